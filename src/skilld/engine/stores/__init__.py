@@ -1,0 +1,1 @@
+"""skilld.engine.stores."""

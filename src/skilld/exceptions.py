@@ -1,0 +1,239 @@
+"""Every error skilld raises, in one tree.
+
+What *failed* derives from :class:`SkilldError`; what a skill, tool or hook *raises to
+steer* the engine derives from :class:`SkilldSignal` and is never an error::
+
+    SkilldError
+    ├── ConfigurationError            bad settings, a URL nobody serves
+    │   └── MissingDependencyError    an optional extra is not installed
+    ├── SkillError
+    │   ├── SkillParseError           a SKILL.md the parser cannot read at all
+    │   ├── SkillNotFoundError        no skill of that name (with close names)
+    │   ├── SkillNotInvocableError    disable-model-invocation / user-invocable: false
+    │   ├── BundledSkillError         unsafe or failed extraction of bundled files
+    │   └── RemoteSkillError          fetch failed, hash mismatch, unsafe archive
+    ├── ExpansionError
+    │   ├── ShellCommandError         an inline `!`cmd`` failed or timed out
+    │   └── ShellCommandDenied        the permission engine said no
+    ├── PermissionRuleError           a malformed permission rule
+    ├── PermissionDeniedError         a tool or skill use was denied
+    ├── HookError                     a hook could not run or answered nonsense
+    ├── ModelError
+    │   └── ModelAPIError             the provider answered with an error status
+    └── EngineError
+        ├── MalformedTaskError        a message that is not a valid task
+        ├── TaskNotFoundError
+        ├── BackendUnavailableError   broker or store unreachable
+        └── LeaseLostError            the claim on a task expired or was taken over
+
+    SkilldSignal
+    ├── Retry                         run this task again later (``Retry(delay=10)``)
+    └── TaskCancelled                 the task was cancelled while running
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = [
+    "BackendUnavailableError",
+    "BundledSkillError",
+    "ConfigurationError",
+    "EngineError",
+    "ExpansionError",
+    "HookError",
+    "LeaseLostError",
+    "MalformedTaskError",
+    "MissingDependencyError",
+    "ModelAPIError",
+    "ModelError",
+    "PermissionDeniedError",
+    "PermissionRuleError",
+    "RemoteSkillError",
+    "Retry",
+    "ShellCommandDenied",
+    "ShellCommandError",
+    "SkillError",
+    "SkillNotFoundError",
+    "SkillNotInvocableError",
+    "SkillParseError",
+    "SkilldError",
+    "SkilldSignal",
+    "TaskCancelled",
+    "TaskNotFoundError",
+]
+
+
+class SkilldError(Exception):
+    """Base class of every error skilld raises."""
+
+
+class ConfigurationError(SkilldError):
+    """Settings that cannot work: a bad URL, a missing key, a conflicting option."""
+
+
+class MissingDependencyError(ConfigurationError):
+    """An optional dependency is needed for what was asked."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        self.package = package
+        self.extra = extra
+        self.purpose = purpose
+        super().__init__(f"{purpose} needs the {package!r} package: pip install 'skilld[{extra}]'")
+
+
+class SkillError(SkilldError):
+    """Something is wrong with a skill."""
+
+
+class SkillParseError(SkillError):
+    """A skill file that cannot be read at all (not UTF-8, too large, unreadable)."""
+
+    def __init__(self, message: str, *, path: Path | None = None, line: int | None = None):
+        self.path = path
+        self.line = line
+        self.reason = message
+        where = str(path) if path is not None else "<string>"
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class SkillNotFoundError(SkillError):
+    """No skill of that name; ``suggestions`` holds the closest names."""
+
+    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
+        self.name = name
+        self.suggestions = tuple(suggestions)
+        hint = f" Did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"Unknown skill: {name}.{hint}")
+
+
+class SkillNotInvocableError(SkillError):
+    """The skill exists but may not be invoked this way."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"Skill {name} cannot be invoked: {reason}")
+
+
+class BundledSkillError(SkillError):
+    """A bundled skill's reference files could not be extracted safely."""
+
+
+class RemoteSkillError(SkillError):
+    """A remote skill could not be fetched, or its content does not match its pin."""
+
+
+class ExpansionError(SkilldError):
+    """The prompt of a skill could not be expanded."""
+
+
+class ShellCommandError(ExpansionError):
+    """An inline shell command of a skill failed; the invocation is aborted."""
+
+    def __init__(self, pattern: str, *, exit_code: int | None, output: str, reason: str) -> None:
+        self.pattern = pattern
+        self.exit_code = exit_code
+        self.output = output
+        self.reason = reason
+        super().__init__(f"Shell command failed for pattern {pattern!r}: {reason}\n{output}")
+
+
+class ShellCommandDenied(ExpansionError):
+    """The permission engine did not allow an inline shell command."""
+
+    def __init__(self, pattern: str, command: str, message: str) -> None:
+        self.pattern = pattern
+        self.command = command
+        super().__init__(f"Shell command {command!r} in {pattern!r} not allowed: {message}")
+
+
+class PermissionRuleError(SkilldError):
+    """A permission rule that cannot be parsed."""
+
+    def __init__(self, rule: str, reason: str, *, origin: str | None = None) -> None:
+        self.rule = rule
+        self.reason = reason
+        self.origin = origin
+        where = f" (in {origin})" if origin else ""
+        super().__init__(f"Invalid permission rule {rule!r}{where}: {reason}")
+
+
+class PermissionDeniedError(SkilldError):
+    """A tool or skill use was denied by a rule, a hook or the user."""
+
+    def __init__(self, message: str, *, rule: str | None = None) -> None:
+        self.rule = rule
+        super().__init__(message)
+
+
+class HookError(SkilldError):
+    """A hook could not run, or answered something that is not a hook answer."""
+
+
+class ModelError(SkilldError):
+    """A model backend failed."""
+
+
+class ModelAPIError(ModelError):
+    """The model provider answered with an error status.
+
+    ``retryable`` is true for 429, 5xx and timeouts: what a circuit breaker counts.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(message)
+
+    @property
+    def retryable(self) -> bool:
+        return self.status is None or self.status == 429 or self.status >= 500
+
+
+class EngineError(SkilldError):
+    """The task engine failed."""
+
+
+class MalformedTaskError(EngineError):
+    """A message that is not a valid task; it is dead-lettered with this reason."""
+
+
+class TaskNotFoundError(EngineError):
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"No task with id {task_id!r}")
+
+
+class BackendUnavailableError(EngineError):
+    """A broker or store cannot be reached."""
+
+
+class LeaseLostError(EngineError):
+    """The worker's claim on a task expired or another worker took it over."""
+
+
+class SkilldSignal(Exception):
+    """Base class of what skills, tools and hooks raise to steer the engine."""
+
+
+class Retry(SkilldSignal):
+    """Run the current task again after ``delay`` seconds (default: the retry policy's)."""
+
+    def __init__(self, delay: float | None = None, reason: str = "retry requested") -> None:
+        self.delay = delay
+        self.reason = reason
+        super().__init__(reason if delay is None else f"{reason} (in {delay:g}s)")
+
+
+class TaskCancelled(SkilldSignal):
+    """The running task was cancelled."""
