@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from skilld.cli import engine, expand, listing, run, skills, validate
+from skilld.cli import engine, expand, listing, run, serve, skills, validate
 
 __all__ = ["app", "main"]
 
@@ -30,7 +30,7 @@ def version() -> None:
     typer.echo(dist_version("skilld"))
 
 
-for _module in (skills, validate, expand, listing, run, engine):
+for _module in (skills, validate, expand, listing, run, engine, serve):
     _module.register(app)
 
 
