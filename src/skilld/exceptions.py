@@ -18,6 +18,7 @@ steer* the engine derives from :class:`SkilldSignal` and is never an error::
     ├── PermissionRuleError           a malformed permission rule
     ├── PermissionDeniedError         a tool or skill use was denied
     ├── HookError                     a hook could not run or answered nonsense
+    │   └── HookConfigError           a malformed hooks configuration (names event/field/file)
     ├── ModelError
     │   └── ModelAPIError             the provider answered with an error status
     └── EngineError
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigurationError",
     "EngineError",
     "ExpansionError",
+    "HookConfigError",
     "HookError",
     "LeaseLostError",
     "MalformedTaskError",
@@ -172,6 +174,23 @@ class PermissionDeniedError(SkilldError):
 
 class HookError(SkilldError):
     """A hook could not run, or answered something that is not a hook answer."""
+
+
+class HookConfigError(HookError):
+    """A hooks configuration that cannot be used; names the file, the event and the field.
+
+    ``location`` is the path inside the configuration, such as
+    ``PreToolUse[0].hooks[1].timeout``.
+    """
+
+    def __init__(self, reason: str, *, location: str = "", origin: str | None = None) -> None:
+        self.reason = reason
+        self.location = location
+        self.origin = origin
+        where = f"hooks.{location}" if location else "hooks"
+        if origin:
+            where = f"{origin}: {where}"
+        super().__init__(f"{where}: {reason}")
 
 
 class ModelError(SkilldError):
