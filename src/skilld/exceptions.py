@@ -25,7 +25,8 @@ steer* the engine derives from :class:`SkilldSignal` and is never an error::
         ├── MalformedTaskError        a message that is not a valid task
         ├── TaskNotFoundError
         ├── BackendUnavailableError   broker or store unreachable
-        └── LeaseLostError            the claim on a task expired or was taken over
+        ├── LeaseLostError            the claim on a task expired or was taken over
+        └── GatewayError              the HTTP gateway answered with a problem
 
     SkilldSignal
     ├── Retry                         run this task again later (``Retry(delay=10)``)
@@ -34,7 +35,7 @@ steer* the engine derives from :class:`SkilldSignal` and is never an error::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "ConfigurationError",
     "EngineError",
     "ExpansionError",
+    "GatewayError",
     "HookConfigError",
     "HookError",
     "LeaseLostError",
@@ -239,6 +241,18 @@ class BackendUnavailableError(EngineError):
 
 class LeaseLostError(EngineError):
     """The worker's claim on a task expired or another worker took it over."""
+
+
+class GatewayError(EngineError):
+    """The gateway answered a client with an error; ``problem`` is its RFC 9457 document."""
+
+    def __init__(
+        self, status: int, detail: str, *, problem: Mapping[str, object] | None = None
+    ) -> None:
+        self.status = status
+        self.detail = detail
+        self.problem = dict(problem or {})
+        super().__init__(f"HTTP {status}: {detail}")
 
 
 class SkilldSignal(Exception):
