@@ -2,12 +2,17 @@
 
 Loading is lenient, as in Claude Code: YAML that cannot be parsed leaves the metadata
 empty and adds a diagnostic naming the file and line; it never stops the skill (or any
-other skill) from loading. Before giving up, two repairs are tried, in this order:
+other skill) from loading. Before giving up, these repairs are tried, in this order:
 
 1. the unquoted-colon fallback of the agentskills.io client guide: a top-level value such
    as ``description: Use when: X`` or ``argument-hint: [x] | [y]`` is quoted and the
    document parsed again;
-2. tabs used as indentation are expanded to spaces.
+2. tabs used as indentation are expanded to spaces;
+3. both.
+
+YAML is read with the 1.2 core schema, as the ``yaml`` package Claude Code uses reads it:
+``yes``, ``no``, ``on`` and ``off`` stay strings (the loader coerces them where a boolean
+is wanted), ``2024-01-01`` stays a string, ``010`` is ten, and ``<<`` is an ordinary key.
 
 The only exception :func:`parse_frontmatter` raises is :class:`SkillParseError`, for a
 file too large to be a skill.
@@ -16,10 +21,11 @@ file too large to be a skill.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -42,7 +48,42 @@ MAX_YAML_ALIASES = 100
 """More aliases than this is treated as an alias bomb, as the `yaml` package of Node does."""
 
 # libyaml is ~10x faster; the pure-Python loader behaves the same
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CoreSchemaLoader(_BaseLoader):  # type: ignore[misc]
+    """A safe loader that resolves plain scalars with the YAML 1.2 core schema."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+def _construct_int(loader: Any, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    if text[:2] in ("0o", "0O"):
+        return int(text[2:], 8)
+    if text[:2] in ("0x", "0X"):
+        return int(text[2:], 16)
+    return int(text)  # "010" is ten in YAML 1.2, not eight
+
+
+for _tag, _pattern, _first in (
+    ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+    (
+        "float",
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        "-+0123456789.",
+    ),
+    ("null", r"~|null|Null|NULL|", "~nN"),
+):
+    _CoreSchemaLoader.add_implicit_resolver(
+        f"tag:yaml.org,2002:{_tag}",
+        re.compile(rf"^(?:{_pattern})$"),
+        [*_first, ""] if _tag == "null" else list(_first),
+    )
+_CoreSchemaLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader: Any = _CoreSchemaLoader
 
 _OPEN = re.compile(r"---[ \t]*\n")
 _CLOSE = re.compile(r"^---[ \t]*$", re.MULTILINE)
@@ -50,6 +91,12 @@ _ALIAS = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+")
 _TOP_LEVEL_SCALAR = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:[ \t]+(.+?)[ \t]*$")
 _NEEDS_QUOTES = re.compile(r":\s|:$|\s#|[\[\]{}|>*&!%@`]")
 _LINE_IN_MESSAGE = re.compile(r"line (\d+)")
+_TRAILING_COMMENT = re.compile(r"[ \t]#.*$")
+
+
+@lru_cache(maxsize=256)
+def _key_pattern(key: str) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(key)}[ \t]*:", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +112,25 @@ class ParsedDocument:
 
     def line_of(self, key: str) -> int | None:
         """The file line of a top-level key (the frontmatter starts on line 2)."""
-        pattern = re.compile(rf"^{re.escape(key)}[ \t]*:", re.MULTILINE)
-        found = pattern.search(self.raw_frontmatter)
+        found = _key_pattern(key).search(self.raw_frontmatter)
         if found is None:
             return None
         return self.raw_frontmatter.count("\n", 0, found.start()) + 2
+
+    def raw_value(self, key: str) -> str | None:
+        """The text written after ``key:`` on its line, without a trailing comment.
+
+        Lets the loader keep what the author typed where YAML changed it:
+        ``argument-hint: [file]`` is a list to YAML and ``name: 1.10`` the number 1.1.
+        None when the key is absent or its value starts on the following lines.
+        """
+        found = _key_pattern(key).search(self.raw_frontmatter)
+        if found is None:
+            return None
+        end = self.raw_frontmatter.find("\n", found.end())
+        text = self.raw_frontmatter[found.end() : end if end >= 0 else None]
+        text = _TRAILING_COMMENT.sub("", text).strip()
+        return text or None
 
 
 def read_document(path: Path) -> ParsedDocument:
@@ -166,26 +227,21 @@ def _parse_yaml(raw: str, path: Path | None, diagnostics: list[Diagnostic]) -> d
         return {}
 
     first_error: yaml.YAMLError | None = None
-    for attempt in (raw, _quote_unsafe_values(raw), _expand_tabs(raw)):
-        if attempt is None:
-            continue
+    for attempt, repair in _attempts(raw):
         try:
-            value = yaml.load(attempt, Loader=_Loader)
+            value = _load(attempt)
         except yaml.YAMLError as exc:
             first_error = first_error or exc
             continue
-        except (ValueError, TypeError, RecursionError, OverflowError) as exc:
-            # libyaml/PyYAML raise these on a few pathological inputs (huge ints, deep nesting)
-            first_error = first_error or yaml.YAMLError(str(exc))
-            continue
-        if attempt is not raw:
+        if repair:
             diagnostics.append(
                 Diagnostic(
                     "warning",
-                    "frontmatter is not valid YAML; it was read after quoting values",
+                    f"frontmatter is not valid YAML ({_describe(first_error)}); "
+                    f"it was read after {repair}",
                     path,
                     line=_error_line(first_error),
-                    fix="quote values that contain ': ', '#', '[' or other YAML symbols",
+                    fix=_REPAIR_FIXES[repair],
                 )
             )
         if value is None:
@@ -216,6 +272,42 @@ def _parse_yaml(raw: str, path: Path | None, diagnostics: list[Diagnostic]) -> d
     return {}
 
 
+def _load(text: str) -> Any:
+    """``yaml.load`` whose only exception is :class:`yaml.YAMLError`."""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        raise
+    except (ValueError, TypeError, RecursionError, OverflowError, MemoryError) as exc:
+        # PyYAML raises these on a few pathological inputs: an !!int tag on text, an
+        # integer of 5,000 digits, a flow collection nested a thousand deep
+        raise yaml.YAMLError(f"{type(exc).__name__}: {exc}") from exc
+
+
+_QUOTING = "quoting values"
+_TABS = "replacing tab indentation"
+_BOTH = "replacing tab indentation and quoting values"
+_REPAIR_FIXES = {
+    _QUOTING: "quote values that contain ': ', ' #', '[', '|' or other YAML symbols",
+    _TABS: "indent with spaces: YAML does not allow tabs",
+    _BOTH: "indent with spaces and quote values that contain YAML symbols",
+}
+
+
+def _attempts(raw: str) -> Iterator[tuple[str, str]]:
+    """The frontmatter as written, then each repair that changes something (and its name)."""
+    yield raw, ""
+    quoted = _quote_unsafe_values(raw)
+    if quoted is not None:
+        yield quoted, _QUOTING
+    expanded = _expand_tabs(raw)
+    if expanded is not None:
+        yield expanded, _TABS
+        both = _quote_unsafe_values(expanded)
+        if both is not None:
+            yield both, _BOTH
+
+
 def _quote_unsafe_values(raw: str) -> str | None:
     """Quote top-level ``key: value`` scalars holding YAML symbols; None if nothing changed."""
     changed = False
@@ -232,7 +324,7 @@ def _quote_unsafe_values(raw: str) -> str | None:
         # a value that is a valid flow collection on its own ([a, b]) is left alone
         if value[0] in "[{":
             try:
-                yaml.load(value, Loader=_Loader)
+                _load(value)
                 continue
             except yaml.YAMLError:
                 pass
@@ -265,7 +357,9 @@ def _error_line(error: yaml.YAMLError | None) -> int | None:
     return int(found.group(1)) + 1 if found else 2
 
 
-def _describe(error: yaml.YAMLError) -> str:
+def _describe(error: yaml.YAMLError | None) -> str:
+    if error is None:
+        return "unknown error"
     problem = getattr(error, "problem", None)
     context = getattr(error, "context", None)
     if problem:

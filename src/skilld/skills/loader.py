@@ -8,7 +8,7 @@ diagnostic, so a skill with one bad field still loads. Strict checking is the jo
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ __all__ = [
     "load_skill_file",
     "skill_from_document",
     "skill_from_text",
+    "split_paths",
     "split_tool_list",
 ]
 
@@ -64,6 +65,54 @@ def split_tool_list(value: str) -> list[str]:
     if current:
         items.append("".join(current))
     return items
+
+
+def split_paths(value: str) -> list[str]:
+    """Split ``"src/**/*.{ts,tsx}, docs/*.md"`` into glob patterns, expanding braces.
+
+    Commas and spaces separate patterns except inside braces, which are then expanded
+    (``*.{ts,tsx}`` is ``*.ts`` and ``*.tsx``), as Claude Code reads ``paths``.
+    """
+    patterns: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for char in value:
+        if char == "{":
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+        if depth == 0 and (char == "," or char.isspace()):
+            if current:
+                patterns.extend(_expand_braces("".join(current)))
+                current = []
+            continue
+        current.append(char)
+    if current:
+        patterns.extend(_expand_braces("".join(current)))
+    return patterns
+
+
+_BRACES = re.compile(r"\{([^{}]*,[^{}]*)\}")
+_MAX_EXPANSIONS = 256
+
+
+def _expand_braces(pattern: str) -> list[str]:
+    """``a.{x,y}`` -> ``a.x``, ``a.y``; innermost first, bounded against brace bombs."""
+    done: list[str] = []
+    todo = [pattern]
+    while todo:
+        current = todo.pop()
+        match = _BRACES.search(current)
+        if match is None or len(done) + len(todo) >= _MAX_EXPANSIONS:
+            done.append(current)
+        else:
+            head, tail = current[: match.start()], current[match.end() :]
+            todo.extend(head + choice + tail for choice in reversed(match.group(1).split(",")))
+    return done
+
+
+def _split_words(value: str) -> list[str]:
+    return [word for word in re.split(r"[\s,]+", value) if word]
 
 
 def description_from_body(body: str) -> str | None:
@@ -115,14 +164,24 @@ class _Fields:
         value = self.metadata.get(key)
         if value is None:
             return None
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, str | int | float):
-            return str(value)
-        if hasattr(value, "isoformat"):  # YAML dates
-            return str(value)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool | int | float):
+            # keep what the author typed: "name: 1.10" is the text 1.10, not 1.1
+            return self.document.raw_value(key) or str(value).lower()
         self.warn(key, f"expected text, got {type(value).__name__}; ignored", "write a string")
         return None
+
+    def hint(self, key: str) -> str | None:
+        """``argument-hint: [file]`` is a YAML list; the author meant the text ``[file]``."""
+        value = self.metadata.get(key)
+        if isinstance(value, list | dict):
+            raw = self.document.raw_value(key)
+            if raw is not None:
+                return raw
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return " ".join(f"[{v}]" for v in value)
+        return self.text(key)
 
     def boolean(self, key: str, default: bool) -> bool:
         value = self.metadata.get(key)
@@ -138,18 +197,20 @@ class _Fields:
             return default
         return coerced
 
-    def names(self, key: str, *, tools: bool = False) -> tuple[str, ...]:
+    def names(self, key: str, split: Callable[[str], list[str]]) -> tuple[str, ...]:
         value = self.metadata.get(key)
         if value is None:
             return ()
         parts: list[str]
         if isinstance(value, str):
-            parts = split_tool_list(value) if tools else re.split(r"[\s,]+", value)
+            parts = split(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            parts = [str(value)]
         elif isinstance(value, list | tuple):
             parts = []
             for item in value:
                 if isinstance(item, str | int | float) and not isinstance(item, bool):
-                    parts.append(str(item).strip())
+                    parts.extend(split(str(item)) if split is split_paths else [str(item).strip()])
                 else:
                     self.warn(key, f"list item {item!r} is not text; ignored", "list names only")
         else:
@@ -186,8 +247,9 @@ def skill_from_document(
     else:
         description = description.strip()
 
-    arguments = tuple(a for a in fields.names("arguments") if not a.isdigit())
-    if len(arguments) != len(fields.names("arguments")):
+    all_arguments = fields.names("arguments", _split_words)
+    arguments = tuple(a for a in all_arguments if not a.isdigit())
+    if len(arguments) != len(all_arguments):
         fields.warn(
             "arguments",
             "numeric argument names are ignored ($0, $1... are positional already)",
@@ -226,7 +288,7 @@ def skill_from_document(
         fields.warn("metadata", "metadata must be a mapping; ignored", "write key: value pairs")
         metadata = {}
 
-    paths = tuple(p.removesuffix("/**") or "**" for p in fields.names("paths", tools=True))
+    paths = tuple(p.removesuffix("/**") or "**" for p in fields.names("paths", split_paths))
     if paths and all(p == "**" for p in paths):
         paths = ()  # matches everything: not conditional at all
 
@@ -242,10 +304,10 @@ def skill_from_document(
         display_name=fields.text("name"),
         description_from_body=from_body,
         when_to_use=fields.text("when_to_use"),
-        argument_hint=fields.text("argument-hint"),
+        argument_hint=fields.hint("argument-hint"),
         arguments=arguments,
-        allowed_tools=fields.names("allowed-tools", tools=True),
-        disallowed_tools=fields.names("disallowed-tools", tools=True),
+        allowed_tools=fields.names("allowed-tools", split_tool_list),
+        disallowed_tools=fields.names("disallowed-tools", split_tool_list),
         model=model,
         effort=effort,
         context="fork" if context_text == "fork" else "inline",
