@@ -1,4 +1,4 @@
-"""Plugins: folders holding ``.claude-plugin/plugin.json``.
+"""Plugins: folders holding ``.claude-plugin/plugin.json`` (or, without one, ``skills/``).
 
 A plugin's skills live in ``<plugin>/skills/<name>/SKILL.md`` and its commands in
 ``<plugin>/commands/**/*.md``; the manifest's ``skills`` and ``commands`` entries (a path
@@ -67,6 +67,8 @@ class Plugin:
 
 def _read_manifest(root: Path, diagnostics: list[Diagnostic]) -> dict[str, Any]:
     path = root / MANIFEST
+    if not path.exists():
+        return {}  # optional, as in Claude Code: the folder name is the plugin's name
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -89,11 +91,16 @@ def _read_manifest(root: Path, diagnostics: list[Diagnostic]) -> dict[str, Any]:
     return value
 
 
+def _is_plugin(path: Path) -> bool:
+    """A manifest, or (the manifest being optional) a ``skills`` or ``commands`` folder."""
+    return (path / MANIFEST).is_file() or (path / "skills").is_dir() or (path / "commands").is_dir()
+
+
 def find_plugins(paths: Iterable[Path], diagnostics: list[Diagnostic]) -> list[Path]:
     """Plugin folders: each path itself if it is a plugin, else its plugin subfolders."""
     plugins: list[Path] = []
     for path in paths:
-        if (path / MANIFEST).is_file():
+        if _is_plugin(path):
             plugins.append(path)
             continue
         try:
@@ -108,12 +115,13 @@ def find_plugins(paths: Iterable[Path], diagnostics: list[Diagnostic]) -> list[P
                 )
             )
             continue
-        inside = [Path(c) for c in children if (Path(c) / MANIFEST).is_file()]
+        inside = [Path(c) for c in children if _is_plugin(Path(c))]
         if not inside:
             diagnostics.append(
                 Diagnostic(
                     "warning",
-                    f"no plugin here: no {MANIFEST.as_posix()} in the folder or its subfolders",
+                    "no plugin here: neither the folder nor its subfolders hold "
+                    f"{MANIFEST.as_posix()}, skills/ or commands/",
                     path,
                     fix="point --plugin-dir at a plugin folder",
                 )
