@@ -1,0 +1,77 @@
+"""Hook events: their names (Claude Code's, spelled exactly), what a matcher tests, what blocks.
+
+Each event fires at one point of an agent's life. Its input is a JSON object with the
+common fields (``session_id``, ``transcript_path``, ``cwd``, ``permission_mode``,
+``hook_event_name``) plus the event's own (``tool_name`` and ``tool_input`` for
+PreToolUse, ``prompt`` for UserPromptSubmit, ...).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["BLOCKING_EVENTS", "MATCHER_FIELDS", "HookEvent", "matcher_value"]
+
+
+class HookEvent(StrEnum):
+    """Every event a hook can subscribe to."""
+
+    SESSION_START = "SessionStart"
+    USER_PROMPT_SUBMIT = "UserPromptSubmit"
+    USER_PROMPT_EXPANSION = "UserPromptExpansion"
+    PRE_TOOL_USE = "PreToolUse"
+    PERMISSION_REQUEST = "PermissionRequest"
+    POST_TOOL_USE = "PostToolUse"
+    POST_TOOL_USE_FAILURE = "PostToolUseFailure"
+    STOP = "Stop"
+    SUBAGENT_START = "SubagentStart"
+    SUBAGENT_STOP = "SubagentStop"
+    PRE_COMPACT = "PreCompact"
+    POST_COMPACT = "PostCompact"
+    NOTIFICATION = "Notification"
+    CONFIG_CHANGE = "ConfigChange"
+    SESSION_END = "SessionEnd"
+
+
+MATCHER_FIELDS: dict[HookEvent, str] = {
+    HookEvent.PRE_TOOL_USE: "tool_name",
+    HookEvent.PERMISSION_REQUEST: "tool_name",
+    HookEvent.POST_TOOL_USE: "tool_name",
+    HookEvent.POST_TOOL_USE_FAILURE: "tool_name",
+    HookEvent.SESSION_START: "source",
+    HookEvent.SESSION_END: "reason",
+    HookEvent.USER_PROMPT_EXPANSION: "command_name",
+    HookEvent.SUBAGENT_START: "agent_type",
+    HookEvent.SUBAGENT_STOP: "agent_type",
+    HookEvent.PRE_COMPACT: "trigger",
+    HookEvent.POST_COMPACT: "trigger",
+    HookEvent.NOTIFICATION: "notification_type",
+    HookEvent.CONFIG_CHANGE: "source",
+}
+"""The input field a matcher is tested against. Events not listed (UserPromptSubmit,
+Stop) ignore matchers: every hook of theirs runs."""
+
+BLOCKING_EVENTS: frozenset[HookEvent] = frozenset(
+    {
+        HookEvent.PRE_TOOL_USE,  # the tool call does not run
+        HookEvent.PERMISSION_REQUEST,  # the permission is denied
+        HookEvent.POST_TOOL_USE,  # the tool ran; the reason is fed back to the model
+        HookEvent.POST_TOOL_USE_FAILURE,  # likewise, for a failed tool
+        HookEvent.USER_PROMPT_SUBMIT,  # the prompt is erased, never reaches the model
+        HookEvent.USER_PROMPT_EXPANSION,  # the expansion never reaches the model
+        HookEvent.STOP,  # the agent keeps going, with the reason as its next input
+        HookEvent.SUBAGENT_STOP,  # likewise, for a sub-agent
+        HookEvent.CONFIG_CHANGE,  # the change is not applied
+    }
+)
+"""Events where exit code 2 or ``decision: "block"`` blocks something. For the others a
+blocking answer is only shown to the user (Claude Code: "stderr shown to user only")."""
+
+
+def matcher_value(event: HookEvent, payload: dict[str, object]) -> str | None:
+    """The string this event's matchers are tested against, or None if it has none."""
+    field = MATCHER_FIELDS.get(event)
+    if field is None:
+        return None
+    value = payload.get(field)
+    return value if isinstance(value, str) else None

@@ -1,0 +1,147 @@
+"""Parsing the hooks configuration: the shape, and errors that name the file and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from skilld.exceptions import HookConfigError
+from skilld.hooks import (
+    DEFAULT_TIMEOUT,
+    CommandHook,
+    HookEvent,
+    HooksConfig,
+    PythonHook,
+    UnsupportedHook,
+    parse_hooks,
+)
+
+
+def test_the_claude_code_shape_parses() -> None:
+    config = parse_hooks(
+        {
+            "PreToolUse": [
+                {
+                    "matcher": "Write|Edit",
+                    "hooks": [
+                        {"type": "command", "command": "check.sh", "timeout": 30},
+                        {"type": "command", "command": "log.sh", "once": True, "async": True},
+                    ],
+                }
+            ],
+            "Stop": [{"hooks": [{"type": "command", "command": "done.sh"}]}],
+        }
+    )
+    (group,) = config.groups(HookEvent.PRE_TOOL_USE)
+    assert group.matcher.names == frozenset({"Write", "Edit"})
+    assert group.hooks == (
+        CommandHook("check.sh", timeout=30.0),
+        CommandHook("log.sh", once=True, run_async=True),
+    )
+    (stop,) = config.groups(HookEvent.STOP)
+    assert stop.matcher.matches_all
+    assert stop.hooks[0].timeout is None  # the runner applies DEFAULT_TIMEOUT
+    assert DEFAULT_TIMEOUT == 600.0
+    assert config.groups(HookEvent.POST_TOOL_USE) == ()
+
+
+def test_none_is_an_empty_configuration() -> None:
+    assert not parse_hooks(None)
+
+
+def test_other_hook_types_parse_as_unsupported() -> None:
+    config = parse_hooks({"Stop": [{"hooks": [{"type": "prompt", "prompt": "ok?"}]}]})
+    (hook,) = config.groups(HookEvent.STOP)[0].hooks
+    assert isinstance(hook, UnsupportedHook)
+    assert hook.type == "prompt"
+
+
+def test_callables_become_python_hooks() -> None:
+    def guard(event: dict[str, object]) -> None:
+        return None
+
+    config = HooksConfig.of("PreToolUse", guard, matcher="Bash")
+    (hook,) = config.groups(HookEvent.PRE_TOOL_USE)[0].hooks
+    assert isinstance(hook, PythonHook)
+    assert hook.func is guard
+    assert hook.label.endswith("guard")
+
+
+@pytest.mark.parametrize(
+    ("data", "location", "reason"),
+    [
+        ({"PreToolUse": {"matcher": "x"}}, "hooks.PreToolUse", "list of matcher groups"),
+        ({"PreToolUse": [{"matcher": 3, "hooks": []}]}, "hooks.PreToolUse[0].matcher", "string"),
+        ({"PreToolUse": [{"matcher": "Bash("}]}, "hooks.PreToolUse[0].matcher", "regular"),
+        ({"PreToolUse": [{"matcher": "Bash"}]}, "hooks.PreToolUse[0].hooks", "non-empty list"),
+        (
+            {"Stop": [{"hooks": [{"type": "command"}]}]},
+            "hooks.Stop[0].hooks[0].command",
+            "non-empty string",
+        ),
+        (
+            {"Stop": [{"hooks": [{"type": "command", "command": "x", "timeout": -1}]}]},
+            "hooks.Stop[0].hooks[0].timeout",
+            "positive number",
+        ),
+        (
+            {"Stop": [{"hooks": [{"type": "command", "command": "x", "timeout": "5"}]}]},
+            "hooks.Stop[0].hooks[0].timeout",
+            "positive number",
+        ),
+        (
+            {"Stop": [{"hooks": [{"type": "command", "command": "x", "once": "yes"}]}]},
+            "hooks.Stop[0].hooks[0].once",
+            "true or false",
+        ),
+        (
+            {"Stop": [{"hooks": [{"type": "shell", "command": "x"}]}]},
+            "hooks.Stop[0].hooks[0].type",
+            "must be one of",
+        ),
+        (["PreToolUse"], "hooks", "mapping of event names"),
+    ],
+)
+def test_malformed_configs_name_the_field(data: object, location: str, reason: str) -> None:
+    with pytest.raises(HookConfigError) as info:
+        parse_hooks(data, origin="/p/.claude/settings.json")
+    message = str(info.value)
+    assert message.startswith(f"/p/.claude/settings.json: {location}: ")
+    assert reason in message
+    assert info.value.origin == "/p/.claude/settings.json"
+
+
+def test_an_unknown_event_suggests_the_close_name() -> None:
+    with pytest.raises(HookConfigError, match=r"hooks\.PreToolUs: .*did you mean 'PreToolUse'"):
+        parse_hooks({"PreToolUs": [{"hooks": [{"type": "command", "command": "x"}]}]})
+
+
+def test_lenient_parsing_keeps_the_good_hooks_and_the_errors() -> None:
+    config = parse_hooks(
+        {
+            "Stop": [
+                {
+                    "hooks": [
+                        {"type": "command", "command": "good.sh"},
+                        {"type": "command", "command": ""},
+                    ]
+                },
+                {"matcher": "Bash(", "hooks": [{"type": "command", "command": "x"}]},
+            ],
+            "Nope": [],
+            "SessionEnd": [{"hooks": [{"type": "command", "command": "bye.sh"}]}],
+        },
+        origin="settings.json",
+        strict=False,
+    )
+    assert [h.label for g in config.groups(HookEvent.STOP) for h in g.hooks] == ["good.sh"]
+    assert [h.label for g in config.groups(HookEvent.SESSION_END) for h in g.hooks] == ["bye.sh"]
+    locations = sorted(e.location for e in config.errors)
+    assert locations == ["Nope", "Stop[0].hooks[1].command", "Stop[1].matcher"]
+    assert all(e.origin == "settings.json" for e in config.errors)
+
+
+def test_merged_configs_keep_every_hook_in_order() -> None:
+    first = parse_hooks({"Stop": [{"hooks": [{"type": "command", "command": "a"}]}]})
+    second = parse_hooks({"Stop": [{"hooks": [{"type": "command", "command": "b"}]}]})
+    merged = first.merged(second)
+    assert [g.hooks[0].label for g in merged.groups(HookEvent.STOP)] == ["a", "b"]
