@@ -10,6 +10,7 @@ steer* the engine derives from :class:`SkilldSignal` and is never an error::
     │   ├── SkillParseError           a SKILL.md the parser cannot read at all
     │   ├── SkillNotFoundError        no skill of that name (with close names)
     │   ├── SkillNotInvocableError    disable-model-invocation / user-invocable: false
+    │   ├── SkillVersionMismatchError a task pinned another version of the skill
     │   ├── BundledSkillError         unsafe or failed extraction of bundled files
     │   └── RemoteSkillError          fetch failed, hash mismatch, unsafe archive
     ├── ExpansionError
@@ -61,6 +62,7 @@ __all__ = [
     "SkillError",
     "SkillNotFoundError",
     "SkillNotInvocableError",
+    "SkillVersionMismatchError",
     "SkillParseError",
     "SkilldError",
     "SkilldSignal",
@@ -125,6 +127,19 @@ class SkillNotInvocableError(SkillError):
 
 class BundledSkillError(SkillError):
     """A bundled skill's reference files could not be extracted safely."""
+
+
+class SkillVersionMismatchError(SkillError):
+    """A task pinned ``expected`` but the worker has version ``actual`` of the skill."""
+
+    def __init__(self, name: str, expected: str, actual: str) -> None:
+        self.name = name
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"Skill {name}: the task pins version {expected} but this worker has {actual}; "
+            "deploy the same skill files to every worker or submit without a pinned version"
+        )
 
 
 class RemoteSkillError(SkillError):
