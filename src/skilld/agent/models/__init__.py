@@ -136,7 +136,7 @@ def register_model_scheme(scheme: str, factory: ModelFactory) -> None:
 def resolve_model(uri: str | Model, **options: Any) -> Model:
     """The model a URI names, built with ``options``.
 
-    ``resolve_model("sim:200ms")``, ``resolve_model("anthropic:claude-sonnet-4-5",
+    ``resolve_model("sim:200ms")``, ``resolve_model("anthropic:claude-sonnet-5-5",
     max_retries=0)``, ``resolve_model("openai:qwen2.5:7b",
     base_url="http://localhost:11434/v1")``. A :class:`Model` is returned as it is, so
     callers can accept either. Unknown schemes and options raise

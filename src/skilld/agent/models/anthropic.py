@@ -37,9 +37,9 @@ from skilld.exceptions import ConfigurationError, ModelAPIError, ModelError
 __all__ = ["DEFAULT_ALIASES", "AnthropicModel"]
 
 DEFAULT_ALIASES: Mapping[str, str] = {
-    "opus": "claude-opus-4-5",
-    "sonnet": "claude-sonnet-4-5",
-    "haiku": "claude-haiku-4-5",
+    "opus": "claude-opus-5-5",
+    "sonnet": "claude-sonnet-5-5",
+    "haiku": "claude-haiku-5-5",
 }
 """Claude Code's model aliases (a skill's ``model: sonnet``) → API model ids."""
 
@@ -94,7 +94,7 @@ class AnthropicModel(Model):
     ) -> None:
         if not model:
             raise ConfigurationError(
-                "anthropic model: say which model, e.g. anthropic:claude-sonnet-4-5"
+                "anthropic model: say which model, e.g. anthropic:claude-sonnet-5-5"
             )
         self._sdk = import_sdk("anthropic", "anthropic", "The anthropic: model backend")
         self.model = model

@@ -212,7 +212,7 @@ class Model(ABC):
 
     Subclasses implement :meth:`complete`; :meth:`stream` has a default built on it, which
     backends with real streaming replace. A model is safe to share between concurrent
-    tasks. ``name`` is the URI it was resolved from (``anthropic:claude-sonnet-4-5``).
+    tasks. ``name`` is the URI it was resolved from (``anthropic:claude-sonnet-5-5``).
 
     Errors: a provider's error status raises :class:`~skilld.exceptions.ModelAPIError`
     (``status``, ``retry_after``); anything else a backend cannot make sense of raises
