@@ -1,0 +1,100 @@
+"""Invariants of the listing for any skills and any budget, and on the real corpus."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skilld.settings import Settings
+from skilld.skills.listing import (
+    MIN_DESCRIPTION_WIDTH,
+    Listing,
+    build_listing,
+    display_width,
+    listing_for_registry,
+)
+from skilld.skills.model import LoadedFrom, Skill, Source
+from skilld.skills.registry import SkillRegistry
+from tests.helpers import CORPUS
+
+text = st.text(
+    st.sampled_from([*"abc xyz-.", "日", "語", "👍", "é", "\n"]), min_size=0, max_size=120
+)
+
+
+@st.composite
+def skills(draw: st.DrawFn) -> list[Skill]:
+    count = draw(st.integers(0, 12))
+    result = []
+    for index in range(count):
+        bundled = draw(st.booleans())
+        result.append(
+            Skill(
+                name=f"skill-{index}",
+                description=draw(text),
+                body="",
+                source=Source.BUNDLED if bundled else Source.PROJECT,
+                loaded_from=LoadedFrom.BUNDLED if bundled else LoadedFrom.SKILLS,
+                when_to_use=draw(st.none() | text),
+            )
+        )
+    return result
+
+
+def measured(listing: Listing) -> int:
+    lines = listing.text().split("\n") if listing.entries else []
+    return sum(display_width(line) for line in lines) + max(len(lines) - 1, 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    skills(),
+    st.integers(0, 3000),
+    st.none()
+    | st.dictionaries(st.sampled_from([f"skill-{i}" for i in range(12)]), st.integers(0, 5)),
+)
+def test_listing_invariants(
+    given_skills: list[Skill], budget: int, invocations: dict[str, int] | None
+) -> None:
+    listing = build_listing(given_skills, budget_chars=budget, invocations=invocations)
+    full = build_listing(given_skills, budget_chars=10**9)
+    # every skill listed once, in order, one line each
+    assert [e.name for e in listing.entries] == [s.name for s in given_skills]
+    assert listing.text().count("\n") == max(len(given_skills) - 1, 0)
+    # the width is what the budget counts
+    assert listing.width == measured(listing)
+    # bundled skills keep their full text
+    for entry, whole in zip(listing.entries, full.entries, strict=True):
+        if entry.bundled:
+            assert entry.description == whole.description
+        if entry.description is not None and entry.description != whole.description:
+            assert entry.truncated
+            assert entry.description.endswith("…")
+            assert display_width(entry.description) >= MIN_DESCRIPTION_WIDTH - 1
+    # within budget, unless nothing more could be given up
+    if listing.over_budget:
+        assert all(e.description is None for e in listing.entries if not e.bundled)
+    # nothing is cut when everything fits
+    if full.width <= budget:
+        assert listing == Listing(full.entries, budget, full.width)
+
+
+def test_corpus_listing_fits_and_keeps_every_skill() -> None:
+    registry = SkillRegistry(
+        CORPUS,
+        add_dirs=[CORPUS / "skills"],
+        settings=Settings.from_env(),
+        include_packages=False,
+        include_bundled=False,
+    )
+    active = [s for s in registry.skills() if not s.disable_model_invocation]
+    assert len(active) > 50
+    listing = listing_for_registry(registry, context_window=200_000)
+    assert [e.name for e in listing.entries] == [s.name for s in active]
+    assert listing.width <= listing.budget == 8_000 or all(
+        e.description is None for e in listing.entries
+    )
+    assert listing.width == measured(listing)
+    generous = listing_for_registry(registry, budget_chars=10**7)
+    assert not any(e.truncated for e in generous.entries)
+    assert "<available_skills>" in generous.xml()
