@@ -463,3 +463,80 @@ async def test_async_hooks_do_not_hold_the_event(tmp_path: Path) -> None:
     async with asyncio.timeout(10):
         await runner.aclose()
     assert done.exists()
+
+
+async def test_exit_2_erases_a_prompt(tmp_path: Path) -> None:
+    command = script(
+        tmp_path,
+        "secrets.sh",
+        'case "$(cat)" in *password*) echo "no secrets in prompts" >&2; exit 2;; esac\n',
+    )
+    runner = HookRunner(config("UserPromptSubmit", command), cwd=tmp_path)
+    assert (await runner.run(HookEvent.USER_PROMPT_SUBMIT, prompt="my password")).blocked
+    assert not (await runner.run(HookEvent.USER_PROMPT_SUBMIT, prompt="hello")).blocked
+
+
+async def test_a_permission_request_hook_decides_for_the_user(tmp_path: Path) -> None:
+    answer = {
+        "hookSpecificOutput": {
+            "hookEventName": "PermissionRequest",
+            "decision": {"behavior": "allow", "updatedInput": {"command": "npm test -- --ci"}},
+        }
+    }
+    command = script(tmp_path, "approve.sh", f"cat >/dev/null\necho '{json.dumps(answer)}'\n")
+    runner = HookRunner(config("PermissionRequest", command, matcher="Bash"), cwd=tmp_path)
+    outcome = await runner.run(
+        HookEvent.PERMISSION_REQUEST, tool_name="Bash", tool_input={"command": "npm test"}
+    )
+    assert outcome.permission_decision == "allow"
+    assert outcome.updated_input == {"command": "npm test -- --ci"}
+    assert outcome.permission_request == answer["hookSpecificOutput"]["decision"]
+
+
+async def test_plugin_skill_hooks_get_the_plugin_root(tmp_path: Path) -> None:
+    plugin = tmp_path / "plugin"
+    folder = plugin / "skills" / "fmt"
+    folder.mkdir(parents=True)
+    script(
+        plugin,
+        "hook.sh",
+        'cat >/dev/null\nprintf \'{"systemMessage": "%s"}\' "$CLAUDE_PLUGIN_ROOT"\n',
+    )
+    text = (
+        "---\ndescription: d\nhooks:\n  PostToolUse:\n    - hooks:\n"
+        '        - type: command\n          command: "$CLAUDE_PLUGIN_ROOT/hook.sh"\n'
+        "---\nBody\n"
+    )
+    skill = skill_from_text(
+        text,
+        name="p:fmt",
+        source=Source.PLUGIN,
+        loaded_from=LoadedFrom.PLUGIN,
+        path=folder / "SKILL.md",
+        directory=folder,
+        plugin="p",
+        plugin_root=plugin,
+    )
+    runner = HookRunner(cwd=tmp_path)
+    runner.register_skill(skill)
+    outcome = await runner.run(HookEvent.POST_TOOL_USE, tool_name="Write")
+    assert outcome.errors == ()
+    assert outcome.system_messages == (str(plugin),)
+
+
+async def test_a_runner_from_the_settings_files(tmp_path: Path, isolated_env: Path) -> None:
+    project = tmp_path / "project"
+    (project / ".claude").mkdir(parents=True)
+    command = script(
+        tmp_path, "hello.sh", 'cat >/dev/null\necho "hello from $CLAUDE_PROJECT_DIR"\n'
+    )
+    hooks = {
+        "SessionStart": [{"matcher": "startup", "hooks": [{"type": "command", "command": command}]}]
+    }
+    (project / ".claude" / "settings.json").write_text(json.dumps({"hooks": hooks}))
+    runner = HookRunner.from_settings(project, session_id="s")
+    assert runner.cwd == project
+    started = await runner.run(HookEvent.SESSION_START, source="startup")
+    assert started.additional_context == (f"hello from {project}",)
+    resumed = await runner.run(HookEvent.SESSION_START, source="resume")
+    assert resumed.runs == ()

@@ -2,8 +2,24 @@
 
 Each event fires at one point of an agent's life. Its input is a JSON object with the
 common fields (``session_id``, ``transcript_path``, ``cwd``, ``permission_mode``,
-``hook_event_name``) plus the event's own (``tool_name`` and ``tool_input`` for
-PreToolUse, ``prompt`` for UserPromptSubmit, ...).
+``hook_event_name``, and ``agent_id`` inside a sub-agent) plus the event's own, which the
+caller of :meth:`skilld.hooks.HookRunner.run` passes (Claude Code's names)::
+
+    SessionStart         source: startup | resume | clear | compact
+    UserPromptSubmit     prompt
+    UserPromptExpansion  expansion_type, command_name, command_args, command_source, prompt
+    PreToolUse           tool_name, tool_input, tool_use_id
+    PermissionRequest    tool_name, tool_input, permission_suggestions
+    PostToolUse          tool_name, tool_input, tool_response, tool_use_id
+    PostToolUseFailure   tool_name, tool_input, tool_use_id, error, is_interrupt
+    Stop                 stop_hook_active
+    SubagentStart        agent_id, agent_type
+    SubagentStop         stop_hook_active, agent_id, agent_type, agent_transcript_path
+    PreCompact           trigger: manual | auto, custom_instructions
+    PostCompact          trigger, compact_summary
+    Notification         message, title, notification_type
+    ConfigChange         source, file_path
+    SessionEnd           reason: clear | logout | prompt_input_exit | other
 """
 
 from __future__ import annotations

@@ -41,8 +41,10 @@ from skilld.hooks.config import (
 from skilld.hooks.events import HookEvent, matcher_value
 from skilld.hooks.execute import run_command_hook, run_python_hook, run_unsupported_hook
 from skilld.hooks.output import HookOutcome, HookRun, combine
+from skilld.hooks.sources import load_settings_hooks
 
 if TYPE_CHECKING:
+    from skilld.settings import Settings
     from skilld.skills.model import Skill
 
 __all__ = ["HookRunner", "Registration"]
@@ -116,6 +118,24 @@ class HookRunner:
         self._registrations: dict[int, Registration] = {}
         self._spent: set[tuple[int, HookEvent, int, int]] = set()
         self._background: set[asyncio.Task[HookRun]] = set()
+
+    @classmethod
+    def from_settings(
+        cls,
+        project_dir: Path | str | None = None,
+        *,
+        settings: Settings | None = None,
+        **options: Any,
+    ) -> HookRunner:
+        """A runner with the hooks of the managed, user, project and local settings files.
+
+        Broken entries are skipped and listed in ``runner.config.errors``; ``options`` are
+        the constructor's (``session_id``, ``cwd``...). ``cwd`` defaults to ``project_dir``.
+        """
+        project = Path(project_dir) if project_dir is not None else Path.cwd()
+        config = load_settings_hooks(project, settings=settings)
+        options.setdefault("cwd", project)
+        return cls(config, project_dir=project, **options)
 
     # -- session-scoped registration -------------------------------------------------
 
