@@ -14,6 +14,7 @@ from skilld.agent.session import (
     MAIN_AGENT_ID,
     SessionState,
     estimate_tokens,
+    render_attachments,
 )
 
 
@@ -204,3 +205,14 @@ async def test_concurrent_tasks_each_release_their_own_fork() -> None:
 
     await asyncio.gather(*(fork(f"f{i}") for i in range(20)))
     assert state.agents() == set()
+
+
+def test_attachments_render_as_one_message() -> None:
+    state = SessionState()
+    state.record_invocation("lint", "Run ruff.", path="/s/lint/SKILL.md")
+    state.record_invocation("test", "Run pytest.")
+    text = render_attachments(state.compaction_attachments())
+    assert text.index("### Skill: test") < text.index("### Skill: lint")
+    assert "Path: /s/lint/SKILL.md\n\nRun ruff." in text
+    assert "Run pytest." in text
+    assert render_attachments([]) == ""

@@ -37,6 +37,7 @@ __all__ = [
     "SessionState",
     "SkillAttachment",
     "estimate_tokens",
+    "render_attachments",
 ]
 
 MAIN_AGENT_ID = "main"
@@ -256,3 +257,17 @@ class SessionState:
                 high = middle - 1
         text = skill.content[:low] + marker
         return text, self._count_tokens(text), True
+
+
+def render_attachments(attachments: list[SkillAttachment]) -> str:
+    """The message a compacted conversation gets, so the agent keeps following its skills.
+
+    Empty when there is nothing to re-attach.
+    """
+    if not attachments:
+        return ""
+    parts = ["Skills invoked earlier in this session; keep following their instructions:"]
+    for attachment in attachments:
+        where = f"\nPath: {attachment.path}" if attachment.path else ""
+        parts.append(f"### Skill: {attachment.name}{where}\n\n{attachment.content}")
+    return "\n\n".join(parts)
