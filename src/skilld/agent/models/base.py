@@ -262,7 +262,9 @@ class Model(ABC):
 
 
 def split_context_suffix(model: str) -> tuple[str, str]:
-    """``"claude-opus-4-1[1m]"`` → ``("claude-opus-4-1", "[1m]")``; no suffix → ``""``."""
+    """``"claude-opus-4-1[1m]"`` → ``("claude-opus-4-1", "[1m]")``; no suffix → ``""``.
+
+    The suffix comes back in its canonical (lower-case) spelling, whatever the input's."""
     for suffix in CONTEXT_SUFFIXES:
         if model.lower().endswith(suffix):
             return model[: -len(suffix)], suffix

@@ -61,8 +61,15 @@ def as_response(item: ScriptItem, request: ModelRequest, *, model: str = "test")
     if isinstance(item, str):
         content: tuple[ContentBlock, ...] = (TextBlock(item),) if item else ()
         return ModelResponse(content, "end_turn", Usage(input_tokens, estimate_tokens(item)), model)
-    calls = (item,) if isinstance(item, ToolUseBlock) else tuple(item)
-    if not calls or not all(isinstance(call, ToolUseBlock) for call in calls):
+    items: tuple[object, ...] = (
+        (item,)
+        if isinstance(item, ToolUseBlock)
+        else tuple(item)
+        if isinstance(item, Sequence)
+        else ()
+    )
+    calls = tuple(call for call in items if isinstance(call, ToolUseBlock))
+    if not calls or len(calls) != len(items):
         raise TypeError(f"not a script item: {item!r}")
     output = sum(estimate_tokens(f"{call.name}{call.input}") for call in calls)
     return ModelResponse(calls, "tool_use", Usage(input_tokens, output), model)
