@@ -126,7 +126,7 @@ class Store(ABC):
         self._clock = clock
         self._result_waiters: dict[str, list[asyncio.Future[TaskResult]]] = defaultdict(list)
         self._event_signals: dict[str, asyncio.Event] = {}
-        self._cancel_listeners: list[Callable[[str], None]] = []
+        self._cancel_listeners: list[Callable[[str], object]] = []
         self._connected = False
 
     # -- life cycle --------------------------------------------------------------------
@@ -288,7 +288,7 @@ class Store(ABC):
             listener(task_id)
         return await self.get(task_id)
 
-    def add_cancel_listener(self, listener: Callable[[str], None]) -> Callable[[], None]:
+    def add_cancel_listener(self, listener: Callable[[str], object]) -> Callable[[], None]:
         """Call ``listener(task_id)`` when a cancellation is requested in this process.
         Returns a function that removes the listener."""
         self._cancel_listeners.append(listener)

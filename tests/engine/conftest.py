@@ -1,0 +1,49 @@
+"""Backends for the engine's shared test bodies.
+
+Every test that takes ``broker``, ``store`` or ``backend`` runs once per entry of
+``BACKENDS``; a distributed backend joins by adding its name here and a branch in
+``backend_urls`` (skipping locally when its server is down, failing in CI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from skilld.engine.brokers import Broker, open_broker
+from skilld.engine.stores import Store, open_store
+
+BACKENDS = ["memory", "sqlite"]
+
+# Short enough that a lease running out is observable in a test, long enough that a
+# loaded CI machine does not lose a lease by accident.
+VISIBILITY_S = 0.5
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def backend_urls(backend: str, tmp_path: Path) -> tuple[str, str]:
+    """(broker URL, store URL) of a fresh, private queue and store."""
+    if backend == "memory":
+        return "memory://", "memory://"
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'queue.db'}", f"sqlite:///{tmp_path / 'results.db'}"
+    raise AssertionError(f"unknown backend {backend}")
+
+
+@pytest.fixture
+async def broker(backend_urls: tuple[str, str]) -> AsyncIterator[Broker]:
+    async with open_broker(backend_urls[0], visibility_timeout=VISIBILITY_S) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def store(backend_urls: tuple[str, str]) -> AsyncIterator[Store]:
+    async with open_store(backend_urls[1]) as opened:
+        yield opened
