@@ -1,9 +1,117 @@
-"""`skilld` commands: listing."""
+"""``skilld listing``: the skill catalogue a system prompt would carry.
+
+Prints the listing of the working directory's active, model-invocable skills within the
+budget, honouring ``skillOverrides`` from the settings files. ``--json`` prints
+``{"budget", "width", "over_budget", "text", "entries": [{"name", "description",
+"location", "bundled", "truncated"}]}`` (a stable contract; ``text`` is in the
+``--format`` asked for).
+"""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from skilld.exceptions import ConfigurationError
+from skilld.permission_settings import load_skill_overrides
+from skilld.settings import Settings
+from skilld.skills.listing import listing_for_registry
+from skilld.skills.registry import SkillRegistry
+
+__all__ = ["listing", "register"]
+
+
+class _Format(StrEnum):
+    TEXT = "text"
+    XML = "xml"
+
+
+def listing(
+    context_window: Annotated[
+        int | None,
+        typer.Option(
+            "--context-window",
+            min=1,
+            help="Model context window in tokens; the budget is 1% of it (4 chars a token).",
+        ),
+    ] = None,
+    budget_chars: Annotated[
+        int | None,
+        typer.Option("--budget-chars", min=0, help="A fixed budget in characters instead."),
+    ] = None,
+    format: Annotated[
+        _Format, typer.Option("--format", help="text (Claude Code) or xml (agentskills).")
+    ] = _Format.TEXT,
+    cwd: Annotated[
+        Path | None,
+        typer.Option("--cwd", help="Working directory (default: the current one)."),
+    ] = None,
+    add_dir: Annotated[
+        list[Path] | None,
+        typer.Option("--add-dir", help="Extra folder searched for skills (repeatable)."),
+    ] = None,
+    plugin_dir: Annotated[
+        list[Path] | None,
+        typer.Option("--plugin-dir", help="Plugin folder, or folder of plugins (repeatable)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (a stable contract).")
+    ] = False,
+) -> None:
+    """Print the skill listing a system prompt carries, within its budget."""
+    if context_window is not None and budget_chars is not None:
+        raise typer.BadParameter(
+            "give --context-window or --budget-chars, not both", param_hint="--budget-chars"
+        )
+    settings = Settings.from_env()
+    try:
+        overrides = load_skill_overrides(cwd, settings=settings)
+        registry = SkillRegistry(
+            cwd, add_dirs=add_dir or (), plugin_dirs=plugin_dir or (), settings=settings
+        )
+        result = listing_for_registry(
+            registry,
+            context_window=context_window,
+            budget_chars=budget_chars,
+            overrides=overrides,
+        )
+    except ConfigurationError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    text = result.render(format.value)
+    if not as_json:
+        if text:
+            typer.echo(text)
+        if result.over_budget:
+            typer.echo(
+                f"warning: the listing takes {result.width} characters, over its budget "
+                f"of {result.budget}, even with names only",
+                err=True,
+            )
+        return
+    payload = {
+        "budget": result.budget,
+        "width": result.width,
+        "over_budget": result.over_budget,
+        "text": text,
+        "entries": [
+            {
+                "name": entry.name,
+                "description": entry.description,
+                "location": entry.location,
+                "bundled": entry.bundled,
+                "truncated": entry.truncated,
+            }
+            for entry in result.entries
+        ],
+    }
+    typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("listing")(listing)
