@@ -217,6 +217,37 @@ async def test_stream_error_status_and_error_event(
     assert seen == [TextDelta("parti")]  # what arrived before the error was delivered
 
 
+async def test_a_stream_cut_short_is_a_retryable_error(
+    server: FakeAnthropic, model: AnthropicModel
+) -> None:
+    server.script(Reply(text="half an answer", end_after=5))
+
+    with pytest.raises(ModelAPIError, match="message_stop") as caught:
+        await collect(model.stream(ask("hi")))
+
+    assert caught.value.retryable
+
+
+async def test_connection_refused_is_retryable() -> None:
+    async with AnthropicModel(
+        "claude-test", api_key="k", base_url="http://127.0.0.1:9", max_retries=0
+    ) as nowhere:
+        with pytest.raises(ModelAPIError, match="connection error") as caught:
+            await nowhere.complete(ask("hi"))
+    assert caught.value.status is None
+    assert caught.value.retryable
+
+
+async def test_sdk_retries_when_asked(server: FakeAnthropic) -> None:
+    server.script(
+        Reply.error(429, "rate_limit_error", headers={"retry-after-ms": "1"}),
+        Reply(text="second time lucky"),
+    )
+    async with AnthropicModel("claude-test", api_key="k", base_url=server.url, max_retries=1) as m:
+        assert (await m.complete(ask("hi"))).text == "second time lucky"
+    assert len(server.requests) == 2
+
+
 async def test_timeout_is_retryable(server: FakeAnthropic) -> None:
     server.script(Reply(text="too late", delay=0.5))
     async with AnthropicModel(

@@ -227,6 +227,17 @@ async def test_stream_errors(server: FakeOpenAI, model: OpenAIModel) -> None:
     assert caught.value.retryable
 
 
+async def test_a_stream_cut_short_is_a_retryable_error(
+    server: FakeOpenAI, model: OpenAIModel
+) -> None:
+    server.script(Reply(text="half an answer", end_after=2))
+
+    with pytest.raises(ModelAPIError, match="finish reason") as caught:
+        await collect(model.stream(ask("hi")))
+
+    assert caught.value.retryable
+
+
 async def test_invalid_tool_arguments_are_a_model_error(
     server: FakeOpenAI, model: OpenAIModel
 ) -> None:

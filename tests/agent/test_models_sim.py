@@ -292,7 +292,7 @@ async def test_thousands_concurrent_with_real_sleeps() -> None:
 
     elapsed = time.perf_counter() - started
     assert [response.text for response in responses] == prompts
-    assert elapsed < 5.0, f"10,000 concurrent sim calls took {elapsed:.2f}s"
+    assert elapsed < 10.0, f"10,000 concurrent sim calls took {elapsed:.2f}s"
 
 
 def test_uri_options_and_errors() -> None:

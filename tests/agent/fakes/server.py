@@ -41,6 +41,8 @@ class Reply:
             goes away (records it in ``server.disconnected``).
         stream_error: in a stream, after the first events, send this error (Anthropic:
             an ``event: error`` of that type; OpenAI: an ``error`` object).
+        end_after: in a stream, send this many events, then end the response normally
+            (a connection cut short by a proxy).
     """
 
     text: str = ""
@@ -54,6 +56,7 @@ class Reply:
     delay: float = 0.0
     hang_after: int | None = None
     stream_error: str | None = None
+    end_after: int | None = None
 
     @classmethod
     def error(
@@ -156,6 +159,8 @@ class FakeServer:
             if reply.hang_after is not None and index == reply.hang_after:
                 await self._wait_for_disconnect(receive)
                 return
+            if reply.end_after is not None and index == reply.end_after:
+                break
             await send({"type": "http.response.body", "body": event, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
