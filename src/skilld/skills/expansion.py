@@ -267,7 +267,8 @@ def _placeholder_regex(names: tuple[str, ...]) -> re.Pattern[str]:
     # Longest names first, so $old-name wins over $old when both are declared. A name is
     # not a prefix of a longer word: $name is not $names, and not $name[0] (as Claude Code).
     named = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True) if n)
-    named_alt = rf"(?P<named>{named})(?![\[\w])|" if named else ""
+    # With no names, the group still exists but can never match.
+    named_alt = rf"(?P<named>{named})(?![\[\w])|" if named else r"(?P<named>(?!))|"
     variables = "|".join(_VARIABLES)
     return re.compile(
         r"(?P<slashes>\\*)\$(?:"

@@ -7,6 +7,7 @@ it). skilld reads the body's Markdown structure first:
 * `` !`cmd` `` runs only in prose (a paragraph, heading or HTML block), at the start of a
   line or after whitespace, written with single backticks; ``KEY=!`cmd` `` stays literal;
 * a fenced block whose info string is exactly ``!`` (```` ```! ````) runs as a script;
+* a blank command (`` !` ` ``, an empty block) is not a command and stays as written;
 * everything inside any other fenced block (```` ``` ```` or ``~~~``, any length, any
   info string), an indented code block or an inline code span is documentation and never
   runs.
@@ -99,6 +100,8 @@ def _shell_block(
     if end > 0 and body[end - 1] == "\n":
         end -= 1
     content: str = token.content
+    if not content.strip():
+        return None  # nothing to run: the block stays as written
     return ShellPattern(start=offsets[first], end=end, command=content.rstrip("\n"), block=True)
 
 
@@ -119,7 +122,7 @@ def _inline_patterns(body: str, start: int, end: int) -> list[ShellPattern]:
         if close is None:
             i += run  # no closing run: the backticks are literal text
             continue
-        if run == 1 and i > start and body[i - 1] == "!" and close > i + 1:
+        if run == 1 and i > start and body[i - 1] == "!" and body[i + 1 : close].strip():
             bang = i - 1
             if bang == start or body[bang - 1].isspace():
                 found.append(

@@ -129,6 +129,7 @@ def _bash_states(command: str) -> list[tuple[str, ...]]:
         elif top == _COMMENT:
             if char == "\n":
                 stack.pop()
+                states[-1] = tuple(stack)  # the newline itself ends the command
                 if pending and len(stack) == 1:
                     heredoc = pending.pop(0)
         elif top == _DQ:
@@ -329,7 +330,7 @@ def _quote_powershell(value: str, state: str) -> str:
 
 # --------------------------------------------------------------------------- commands
 
-_OPERATORS = ("&&", "||", ";", "|", "\n", "&")
+_OPERATORS = ("&&", "||", "|&", ";", "|", "\n", "&")
 
 
 def simple_commands(command: str) -> list[tuple[str, str]]:
@@ -345,29 +346,30 @@ def simple_commands(command: str) -> list[tuple[str, str]]:
     i = 0
     n = len(command)
     while i < n:
-        if states[i] == (_PLAIN,):
-            for op in _OPERATORS:
-                if command.startswith(op, i):
-                    # "|&" and ">&"/"&>" are redirections or pipes, not background jobs
-                    if op == "&" and (
-                        (i and command[i - 1] in "<>|") or command.startswith("&>", i)
-                    ):
-                        break
-                    text = command[start:i].strip()
-                    if text:
-                        parts.append((operator, text))
-                    operator = op
-                    i += len(op)
-                    start = i
-                    break
-            else:
-                i += 1
+        op = _operator_at(command, i) if states[i] == (_PLAIN,) else None
+        if op is None:
+            i += 1
             continue
-        i += 1
+        text = command[start:i].strip()
+        if text:
+            parts.append((operator, text))
+        operator = "|" if op == "|&" else op
+        i += len(op)
+        start = i
     text = command[start:].strip()
     if text:
         parts.append((operator, text))
     return parts
+
+
+def _operator_at(command: str, i: int) -> str | None:
+    for op in _OPERATORS:
+        if command.startswith(op, i):
+            # ">&", "<&" and "&>" are redirections, not background jobs
+            if op == "&" and ((i and command[i - 1] in "<>") or command.startswith("&>", i)):
+                return None
+            return op
+    return None
 
 
 def _program(simple: str) -> str:
