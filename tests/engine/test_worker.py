@@ -1,0 +1,384 @@
+"""The worker, on every backend (one body; see conftest.BACKENDS)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+from skilld.engine.breaker import BreakerPolicy
+from skilld.engine.brokers import Broker
+from skilld.engine.executor import EventSink, FunctionExecutor
+from skilld.engine.operations import cancel, submit, submit_many
+from skilld.engine.retry import RetryPolicy
+from skilld.engine.stores import Store
+from skilld.engine.task import SkillTask, TaskResult, TaskStatus
+from skilld.engine.worker import Worker
+from skilld.exceptions import ModelAPIError, Retry, SkillNotFoundError
+
+FAST_RETRY = RetryPolicy(base_delay=0.01, max_delay=0.05, jitter=0.0)
+
+
+def worker(broker: Broker, store: Store, fn: Any, **options: Any) -> Worker:
+    options.setdefault("retry", FAST_RETRY)
+    options.setdefault("heartbeat_s", 0)
+    return Worker(broker, store, FunctionExecutor(fn), **options)
+
+
+async def results(store: Store, ids: list[str], timeout: float = 10) -> list[TaskResult]:
+    found = await asyncio.gather(*(store.wait(i, timeout) for i in ids))
+    assert all(r is not None for r in found), "some tasks did not finish in time"
+    return [r for r in found if r is not None]
+
+
+async def test_runs_tasks_and_stores_results(broker: Broker, store: Store) -> None:
+    tasks = [SkillTask(skill="upper", args=f"t{i}") for i in range(20)]
+    async with worker(broker, store, lambda t: t.args.upper(), concurrency=4) as w:
+        await submit_many(broker, store, tasks)
+        done = await results(store, [t.id for t in tasks])
+    assert [r.output for r in done] == [f"T{i}" for i in range(20)]
+    assert {r.status for r in done} == {TaskStatus.SUCCEEDED}
+    assert all(r.attempts == 1 and r.worker == w.id for r in done)
+    assert all(r.timings.run_s is not None and r.timings.run_s >= 0 for r in done)
+    assert w.stats.succeeded == 20
+    assert await broker.depth() == 0
+
+
+async def test_finished_task_delivered_again_is_acked_without_running(
+    broker: Broker, store: Store
+) -> None:
+    calls: list[str] = []
+    task = SkillTask(skill="s", args="dup")
+    sentinel = SkillTask(skill="s", args="sentinel")
+    await store.finish(TaskResult(id=task.id, status=TaskStatus.SUCCEEDED, output="first"))
+    await submit(broker, store, task)
+    await submit(broker, store, sentinel)
+    async with worker(broker, store, lambda t: calls.append(t.args), concurrency=1) as w:
+        await results(store, [sentinel.id])
+    assert calls == ["sentinel"]
+    assert w.stats.duplicates == 1
+    assert (await store.get(task.id)) == TaskResult(
+        id=task.id, status=TaskStatus.SUCCEEDED, output="first"
+    )
+    assert await broker.depth() == 0
+
+
+async def test_transient_failure_is_retried(broker: Broker, store: Store) -> None:
+    def flaky(task: SkillTask) -> str:
+        if task.attempt == 1:
+            raise RuntimeError("first attempt fails")
+        return "ok"
+
+    task = SkillTask(skill="s")
+    async with worker(broker, store, flaky):
+        await submit(broker, store, task)
+        [result] = await results(store, [task.id])
+    assert (result.status, result.output, result.attempts) == (TaskStatus.SUCCEEDED, "ok", 2)
+    retrying = [e for e in await store.events(task.id) if e.type == "retrying"]
+    assert retrying[0].data["error"] == "first attempt fails"
+
+
+async def test_retry_signal_delays_the_next_attempt(broker: Broker, store: Store) -> None:
+    starts: list[float] = []
+
+    def once_later(task: SkillTask) -> str:
+        starts.append(time.monotonic())
+        if task.attempt == 1:
+            raise Retry(delay=0.3, reason="not yet")
+        return "now"
+
+    task = SkillTask(skill="s")
+    async with worker(broker, store, once_later):
+        await submit(broker, store, task)
+        [result] = await results(store, [task.id])
+    assert result.output == "now"
+    assert starts[1] - starts[0] >= 0.29
+
+
+async def test_poison_task_goes_dead_and_the_others_flow(broker: Broker, store: Store) -> None:
+    calls: Counter[str] = Counter()
+
+    def run(task: SkillTask) -> str:
+        calls[task.skill] += 1
+        if task.skill == "poison":
+            raise ValueError("this task always breaks")
+        return "fine"
+
+    poison = SkillTask(skill="poison", max_attempts=3)
+    good = [SkillTask(skill="good") for _ in range(30)]
+    async with worker(broker, store, run, concurrency=5):
+        await submit_many(broker, store, [poison, *good])
+        done = await results(store, [t.id for t in good])
+        [dead] = await results(store, [poison.id])
+    assert {r.status for r in done} == {TaskStatus.SUCCEEDED}
+    assert dead.status is TaskStatus.DEAD
+    assert dead.error is not None
+    assert (dead.error.type, dead.error.message) == ("ValueError", "this task always breaks")
+    assert dead.attempts == 3
+    assert calls == {"poison": 3, "good": 30}
+    [letter] = await broker.dead_letters()
+    assert (letter.task_id, letter.reason, letter.attempts) == (
+        poison.id,
+        "this task always breaks",
+        3,
+    )
+
+
+async def test_replayed_dead_letter_runs_again(broker: Broker, store: Store) -> None:
+    from skilld.engine.operations import replay_dead_letters
+
+    healthy = False
+
+    def run(task: SkillTask) -> str:
+        if not healthy:
+            raise RuntimeError("down")
+        return "back"
+
+    task = SkillTask(skill="s", max_attempts=1)
+    async with worker(broker, store, run):
+        await submit(broker, store, task)
+        [dead] = await results(store, [task.id])
+        assert dead.status is TaskStatus.DEAD
+        healthy = True
+        waiter = asyncio.create_task(store.wait(task.id, 0))  # the dead result, at once
+        assert (await waiter) == dead
+        assert [d.task_id for d in await replay_dead_letters(broker, store)] == [task.id]
+        result = await _wait_status(store, task.id, TaskStatus.SUCCEEDED)
+    assert result.output == "back"
+    assert await broker.dead_letter_count() == 0
+
+
+async def _wait_status(store: Store, task_id: str, status: TaskStatus) -> TaskResult:
+    async def poll() -> TaskResult:
+        offset, seen = 0, False
+        while not seen:  # a replayed task has a "finished" event per life
+            async for event in store.watch_events(task_id, after=offset):
+                offset = event.offset
+                seen = event.type == "finished" and event.data["status"] == status.value
+        result = await store.get(task_id)
+        assert result is not None
+        return result
+
+    return await asyncio.wait_for(poll(), 10)
+
+
+async def test_errors_the_task_caused_fail_without_retry(broker: Broker, store: Store) -> None:
+    calls = 0
+
+    def run(task: SkillTask) -> None:
+        nonlocal calls
+        calls += 1
+        raise SkillNotFoundError(task.skill, ["close-name"])
+
+    task = SkillTask(skill="nope")
+    async with worker(broker, store, run):
+        await submit(broker, store, task)
+        [result] = await results(store, [task.id])
+    assert result.status is TaskStatus.FAILED
+    assert result.error is not None
+    assert "Did you mean close-name?" in result.error.message
+    assert calls == 1
+    assert await broker.dead_letter_count() == 0
+
+
+async def test_malformed_message_is_dead_lettered_and_the_worker_goes_on(
+    broker: Broker, store: Store
+) -> None:
+    await broker.publish_raw(b'{"skill": "x", "priority": "urgent"}')
+    task = SkillTask(skill="s")
+    async with worker(broker, store, lambda t: "ok"):
+        await submit(broker, store, task)
+        [result] = await results(store, [task.id])
+    assert result.status is TaskStatus.SUCCEEDED
+    [letter] = await broker.dead_letters()
+    assert letter.error_type == "MalformedTaskError"
+    assert "at `$.priority`" in letter.reason
+
+
+async def test_cancel_stops_a_running_task_at_once(broker: Broker, store: Store) -> None:
+    started = asyncio.Event()
+    stopped = asyncio.Event()
+
+    async def forever(task: SkillTask) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            stopped.set()
+
+    task = SkillTask(skill="s")
+    async with worker(broker, store, forever):
+        await submit(broker, store, task)
+        await asyncio.wait_for(started.wait(), 5)
+        await cancel(store, task.id)
+        [result] = await results(store, [task.id], timeout=5)
+    assert stopped.is_set()
+    assert result.status is TaskStatus.CANCELLED
+    assert await broker.depth() == 0
+
+
+async def test_cancel_before_start_never_runs(broker: Broker, store: Store) -> None:
+    calls: list[str] = []
+    task = SkillTask(skill="s")
+    await submit(broker, store, task)
+    await cancel(store, task.id)
+    async with worker(broker, store, lambda t: calls.append(t.id)):
+        [result] = await results(store, [task.id])
+    assert result.status is TaskStatus.CANCELLED
+    assert calls == []
+
+
+async def test_timeout_ends_the_attempt(broker: Broker, store: Store) -> None:
+    async def slow(task: SkillTask) -> None:
+        await asyncio.Event().wait()
+
+    task = SkillTask(skill="s", timeout_s=0.1, max_attempts=1)
+    async with worker(broker, store, slow):
+        await submit(broker, store, task)
+        [result] = await results(store, [task.id])
+    assert result.status is TaskStatus.DEAD
+    assert result.error is not None
+    assert result.error.type == "TimeoutError"
+    assert "longer than its timeout of 0.1s" in result.error.message
+
+
+async def test_open_breaker_defers_instead_of_hammering(broker: Broker, store: Store) -> None:
+    failures = 0
+    healthy = False
+
+    def model_call(task: SkillTask) -> str:
+        nonlocal failures, healthy
+        if not healthy:
+            failures += 1
+            if failures == 2:
+                healthy = True  # the service recovers, but the breaker is open now
+            raise ModelAPIError("overloaded", status=503)
+        return "ok"
+
+    tasks = [SkillTask(skill="flaky", max_attempts=10) for _ in range(4)]
+    policy = BreakerPolicy(failure_threshold=2, open_s=0.3)
+    async with worker(broker, store, model_call, concurrency=1, breaker=policy):
+        await submit_many(broker, store, tasks)
+        done = await results(store, [t.id for t in tasks])
+    assert {r.status for r in done} == {TaskStatus.SUCCEEDED}
+    assert failures == 2
+    state = await store.get_breaker("skill:flaky")
+    assert state is not None
+    assert state.mode == "closed"
+    deferred = [e for t in tasks for e in await store.events(t.id) if e.type == "deferred"]
+    assert deferred, "tasks arriving while the breaker was open should have been deferred"
+
+
+async def test_graceful_stop_hands_running_tasks_back(broker: Broker, store: Store) -> None:
+    started = asyncio.Event()
+    running = 0
+
+    async def blocked(task: SkillTask) -> None:
+        nonlocal running
+        running += 1
+        if running == 2:
+            started.set()
+        await asyncio.Event().wait()
+
+    tasks = [SkillTask(skill="s") for _ in range(2)]
+    await submit_many(broker, store, tasks)
+    async with worker(broker, store, blocked, concurrency=2, shutdown_grace_s=0.05) as w:
+        await asyncio.wait_for(started.wait(), 5)
+    assert w.running == 0
+    states = await store.get_many([t.id for t in tasks])
+    assert {r.status for r in states.values()} == {TaskStatus.QUEUED}
+    async with worker(broker, store, lambda t: "second life"):
+        done = await results(store, [t.id for t in tasks])
+    assert {r.output for r in done} == {"second life"}
+
+
+async def test_long_task_keeps_its_lease(broker: Broker, store: Store) -> None:
+    calls: Counter[str] = Counter()
+
+    async def long(task: SkillTask) -> str:
+        calls[task.id] += 1
+        await asyncio.sleep(1.2)  # the long model call under test, longer than 2 leases
+        return "done"
+
+    task = SkillTask(skill="s")
+    first = worker(broker, store, long, lease_s=0.5)
+    second = worker(broker, store, long, lease_s=0.5)
+    async with first, second:
+        await submit(broker, store, task)
+        [result] = await results(store, [task.id])
+    assert result.output == "done"
+    assert calls[task.id] == 1
+
+
+async def test_holds_a_thousand_tasks_in_flight(broker: Broker, store: Store) -> None:
+    n = 1000
+    in_flight = 0
+    all_in = asyncio.Event()
+    release = asyncio.Event()
+
+    async def wait_for_all(task: SkillTask) -> int:
+        nonlocal in_flight
+        in_flight += 1
+        if in_flight == n:
+            all_in.set()
+        await release.wait()
+        return 1
+
+    tasks = [SkillTask(skill="s") for _ in range(n)]
+    async with worker(broker, store, wait_for_all, concurrency=n, lease_s=60) as w:
+        await submit_many(broker, store, tasks)
+        await asyncio.wait_for(all_in.wait(), 30)
+        assert w.running == n
+        release.set()
+        done = await results(store, [t.id for t in tasks], timeout=30)
+    assert len(done) == n
+    assert {r.status for r in done} == {TaskStatus.SUCCEEDED}
+
+
+async def test_same_idempotency_key_shares_one_execution(broker: Broker, store: Store) -> None:
+    calls = 0
+
+    def run(task: SkillTask) -> str:
+        nonlocal calls
+        calls += 1
+        return task.args
+
+    first = SkillTask(skill="s", args="one", idempotency_key="order-7")
+    second = SkillTask(skill="s", args="two", idempotency_key="order-7")
+    other_tenant = SkillTask(skill="s", args="three", idempotency_key="order-7", tenant="b")
+    async with worker(broker, store, run):
+        subs = await submit_many(broker, store, [first, second, other_tenant])
+        assert [(s.task_id, s.created) for s in subs] == [
+            (first.id, True),
+            (first.id, False),
+            (other_tenant.id, True),
+        ]
+        done = await results(store, [first.id, other_tenant.id])
+    assert [r.output for r in done] == ["one", "three"]
+    assert calls == 2
+
+
+async def test_progress_events_reach_the_store(broker: Broker, store: Store) -> None:
+    async def reporting(task: SkillTask, events: EventSink) -> str:
+        await events("progress", {"step": 1})
+        return "ok"
+
+    task = SkillTask(skill="s")
+    async with worker(broker, store, reporting):
+        await submit(broker, store, task)
+        await results(store, [task.id])
+    types = [e.type for e in await store.events(task.id)]
+    assert types == ["queued", "started", "progress", "finished"]
+
+
+async def test_heartbeats_name_the_worker(broker: Broker, store: Store) -> None:
+    async with worker(broker, store, lambda t: None, heartbeat_s=0.05) as w:
+
+        async def seen() -> None:
+            while w.id not in {i.id for i in await store.workers()}:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(seen(), 5)
+        [info] = await store.workers()
+    assert info.concurrency == w.concurrency
