@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from skilld.exceptions import SkillParseError
-from skilld.skills.frontmatter import MAX_FILE_BYTES, parse_frontmatter
+from skilld.skills.frontmatter import MAX_FILE_BYTES, parse_frontmatter, read_document
 
 
 def test_splits_metadata_and_body() -> None:
@@ -110,3 +110,124 @@ def test_line_of_points_at_a_key() -> None:
     doc = parse_frontmatter("---\nname: x\n\ndescription: y\n---\n")
     assert doc.line_of("description") == 4
     assert doc.line_of("missing") is None
+
+
+def test_yaml_is_read_with_the_1_2_core_schema_like_claude_code() -> None:
+    doc = parse_frontmatter(
+        "---\nuser-invocable: no\non: yes\nversion: 2024-01-01\nn: 010\nh: 0x1F\n"
+        "o: 0o17\nf: 1.5\nt: True\nz: ~\n<<: merge\n---\n"
+    )
+    assert doc.metadata == {
+        "user-invocable": "no",
+        "on": "yes",
+        "version": "2024-01-01",
+        "n": 10,
+        "h": 31,
+        "o": 15,
+        "f": 1.5,
+        "t": True,
+        "z": None,
+        "<<": "merge",
+    }
+
+
+def test_tabs_and_an_unquoted_colon_together_are_repaired() -> None:
+    doc = parse_frontmatter("---\ndescription: Use when: x\nmetadata:\n\tauthor: me\n---\n")
+    assert doc.metadata == {"description": "Use when: x", "metadata": {"author": "me"}}
+    (warning,) = doc.diagnostics
+    assert "tab indentation and quoting" in warning.message
+    assert warning.fix is not None
+
+
+def test_tab_repair_names_tabs_in_its_warning() -> None:
+    doc = parse_frontmatter("---\nmetadata:\n\tauthor: me\n---\n")
+    assert "tab indentation" in doc.diagnostics[0].message
+    assert doc.diagnostics[0].line == 3
+
+
+def test_flow_style_frontmatter() -> None:
+    doc = parse_frontmatter(
+        "---\nallowed-tools: [Read, Grep]\nmetadata: {author: me, tags: [a, b]}\n---\n"
+    )
+    assert doc.metadata == {
+        "allowed-tools": ["Read", "Grep"],
+        "metadata": {"author": "me", "tags": ["a", "b"]},
+    }
+    assert doc.diagnostics == ()
+
+
+def test_cjk_frontmatter_and_dollars_in_the_body() -> None:
+    doc = parse_frontmatter(
+        "---\nname: 研究助成金\ndescription: 助成金の申請書を書く: 日本語\n---\n"
+        "Costs $5.00, then $1.\n"
+    )
+    assert doc.metadata["name"] == "研究助成金"
+    assert doc.metadata["description"] == "助成金の申請書を書く: 日本語"
+    assert doc.body == "Costs $5.00, then $1.\n"
+
+
+def test_a_fence_of_dashes_in_the_body_stays_in_the_body() -> None:
+    doc = parse_frontmatter("---\nname: x\n---\nintro\n---\nnot: frontmatter\n---\n")
+    assert doc.metadata == {"name": "x"}
+    assert doc.body == "intro\n---\nnot: frontmatter\n---\n"
+
+
+def test_delimiters_must_be_whole_lines() -> None:
+    assert not parse_frontmatter("---- \nname: x\n---\n").has_frontmatter
+    assert not parse_frontmatter("--- name: x\n---\n").has_frontmatter
+    doc = parse_frontmatter("---  \nname: x\n---\t\nbody")
+    assert doc.metadata == {"name": "x"}
+    assert doc.body == "body"
+    doc = parse_frontmatter("---\nname: x\n---not-a-close\n---\nbody")
+    assert doc.body == "body"  # '---not-a-close' is not a delimiter line
+
+
+def test_empty_frontmatter_and_frontmatter_at_end_of_file() -> None:
+    assert parse_frontmatter("---\n---\nbody").metadata == {}
+    doc = parse_frontmatter("---\nname: x\n---")
+    assert doc.metadata == {"name": "x"}
+    assert doc.body == ""
+
+
+def test_pathological_yaml_is_an_error_not_a_crash() -> None:
+    doc = parse_frontmatter("---\nx: " + "[" * 5000 + "\n---\nbody")
+    assert doc.metadata == {"x": "[" * 5000}  # unclosed: read as text, with a warning
+    assert doc.diagnostics[-1].level == "warning"
+    doc = parse_frontmatter("---\nx: " + "[" * 5000 + "]" * 5000 + "\n---\nbody")
+    assert isinstance(doc.metadata["x"], list)
+    doc = parse_frontmatter("---\nn: 1" + "0" * 5000 + "\n---\n")
+    assert doc.metadata == {}
+    assert "not valid YAML" in doc.diagnostics[-1].message
+    # tags the safe schema refuses are never constructed: the values are read as text
+    doc = parse_frontmatter("---\nn: !!int nope\npython: !!python/object:os.system ls\n---\n")
+    assert doc.metadata == {"n": "!!int nope", "python": "!!python/object:os.system ls"}
+    assert doc.diagnostics[-1].level == "warning"
+
+
+def test_oversized_frontmatter_is_skipped_with_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "SKILL.md"
+    doc = parse_frontmatter("---\ndescription: " + "x" * 70_000 + "\n---\nbody", path=path)
+    assert doc.metadata == {}
+    assert doc.body == "body"
+    assert doc.diagnostics[0].path == path
+    assert "larger than" in doc.diagnostics[0].message
+
+
+def test_read_document_names_the_file_when_it_cannot_be_read(tmp_path: Path) -> None:
+    with pytest.raises(SkillParseError) as caught:
+        read_document(tmp_path / "missing" / "SKILL.md")
+    assert caught.value.path == tmp_path / "missing" / "SKILL.md"
+    big = tmp_path / "SKILL.md"
+    big.write_bytes(b"x" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(SkillParseError, match="limit"):
+        read_document(big)
+
+
+def test_raw_value_is_what_the_author_typed() -> None:
+    doc = parse_frontmatter(
+        "---\nname: 1.10  # version-like\nargument-hint: [file]\nd: |\n  x\n---\n"
+    )
+    assert doc.raw_value("name") == "1.10"
+    assert doc.raw_value("argument-hint") == "[file]"
+    assert doc.raw_value("d") == "|"
+    assert doc.raw_value("missing") is None

@@ -680,7 +680,9 @@ def _check_spec_name(check: _Check, name: str, folder: str | None) -> None:
             "error",
             "name",
             f"{name!r} differs from its folder {folder!r}; the spec requires them equal",
-            f"rename the folder to {name!r} or write name: {folder}",
+            f"rename the folder to {name!r} or write name: {folder}"
+            if _NAME.match(name)
+            else f"write name: {folder}",
         )
 
 
