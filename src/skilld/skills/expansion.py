@@ -345,7 +345,7 @@ def _split_command(
     return tuple(pieces)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=2048)
 def _compile(body: str, names: tuple[str, ...], kind: ShellKind, shell: bool) -> _Template:
     regex = _placeholder_regex(names)
     patterns: tuple[ShellPattern, ...] = find_shell_patterns(body) if shell else ()

@@ -53,7 +53,7 @@ def may_contain_shell(body: str) -> bool:
     return "!`" in body or "```!" in body
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=2048)
 def find_shell_patterns(body: str) -> tuple[ShellPattern, ...]:
     """Every shell pattern of ``body`` that would run, in order of appearance."""
     if not may_contain_shell(body):
