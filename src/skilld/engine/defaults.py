@@ -7,6 +7,10 @@ default of one command is the embedded default of the others.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from skilld.settings import Settings
 
 __all__ = [
     "BROKER_FILE",
@@ -25,6 +29,7 @@ __all__ = [
     "VISIBILITY_TIMEOUT_S",
     "default_broker_url",
     "default_store_url",
+    "resolve_urls",
     "sqlite_url",
 ]
 
@@ -58,3 +63,20 @@ def default_broker_url(data_dir: Path | str) -> str:
 
 def default_store_url(data_dir: Path | str) -> str:
     return sqlite_url(Path(data_dir) / STORE_FILE)
+
+
+def resolve_urls(
+    settings: Settings,
+    *,
+    broker_url: str | None = None,
+    store_url: str | None = None,
+    data_dir: Path | str | None = None,
+) -> tuple[str, str]:
+    """The (broker, store) URLs a command uses: its flags, else ``SKILLD_BROKER_URL`` /
+    ``SKILLD_STORE_URL``, else the SQLite files under ``data_dir`` (``SKILLD_DATA_DIR``,
+    ``./.skilld``)."""
+    folder = Path(data_dir) if data_dir is not None else settings.data_dir
+    return (
+        broker_url or settings.broker_url or default_broker_url(folder),
+        store_url or settings.store_url or default_store_url(folder),
+    )

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skilld.engine.executor import FunctionExecutor, Outcome, SkillExecutor
+from skilld.engine.task import SkillTask, TaskUsage
+from skilld.exceptions import ConfigurationError, SkillNotFoundError, SkillVersionMismatchError
+from tests.helpers import write_skill
+
+
+async def no_events(type: str, data: dict[str, Any] | None = None) -> None:
+    raise AssertionError("no events expected")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    write_skill(
+        tmp_path / ".claude" / "skills",
+        "greet",
+        "name: greet\ndescription: Greets someone",
+        "Hello $ARGUMENTS!\n",
+    )
+    return tmp_path
+
+
+async def test_inline_task_returns_the_expanded_prompt(project: Path) -> None:
+    executor = SkillExecutor(cwd=project)
+    outcome = await executor.execute(SkillTask(skill="greet", args="world"), events=no_events)
+    assert outcome.output.endswith("Hello world!\n")
+    assert outcome.skill_version == executor.registry.get("greet").version  # type: ignore[union-attr]
+
+
+async def test_fork_task_sends_the_prompt_to_the_model(project: Path) -> None:
+    executor = SkillExecutor(cwd=project, default_model="sim:0")
+    task = SkillTask(skill="greet", args="model", mode="fork")
+    outcome = await executor.execute(task, events=no_events)
+    # sim answers with the user message it received: the expanded prompt
+    assert outcome.output.endswith("Hello model!\n")
+    assert outcome.usage.input_tokens > 0
+    assert outcome.usage.output_tokens > 0
+
+
+async def test_task_model_wins_over_the_default(project: Path) -> None:
+    executor = SkillExecutor(cwd=project, default_model="no-such-scheme:x")
+    task = SkillTask(skill="greet", mode="fork", model="test:echo")
+    outcome = await executor.execute(task, events=no_events)
+    assert "Hello" in outcome.output
+
+
+async def test_fork_without_any_model_says_how_to_set_one(project: Path) -> None:
+    executor = SkillExecutor(cwd=project)
+    with pytest.raises(ConfigurationError, match="SKILLD_DEFAULT_MODEL"):
+        await executor.execute(SkillTask(skill="greet", mode="fork"), events=no_events)
+
+
+async def test_pinned_version_must_match(project: Path) -> None:
+    executor = SkillExecutor(cwd=project)
+    task = SkillTask(skill="greet", skill_version="sha256:old")
+    with pytest.raises(SkillVersionMismatchError, match="pins version sha256:old"):
+        await executor.execute(task, events=no_events)
+
+
+async def test_unknown_skill(project: Path) -> None:
+    with pytest.raises(SkillNotFoundError, match="Unknown skill: nope"):
+        await SkillExecutor(cwd=project).execute(SkillTask(skill="nope"), events=no_events)
+
+
+async def test_fork_runner_seam_replaces_the_single_call(project: Path) -> None:
+    seen: list[str] = []
+
+    async def runner(
+        skill: Any, task: SkillTask, prompt: str, *, model: Any, events: Any
+    ) -> Outcome:
+        seen.append(prompt)
+        return Outcome(output="from the agent loop", usage=TaskUsage(input_tokens=1))
+
+    executor = SkillExecutor(cwd=project, default_model="sim:0", fork_runner=runner)
+    outcome = await executor.execute(SkillTask(skill="greet", mode="fork"), events=no_events)
+    assert outcome.output == "from the agent loop"
+    assert outcome.skill_version is not None
+    assert seen[0].endswith("Hello !\n")
+
+
+async def test_function_executor_accepts_sync_async_and_outcomes() -> None:
+    async def with_events(task: SkillTask, events: Any) -> Outcome:
+        return Outcome(output=task.args, usage=TaskUsage(output_tokens=3))
+
+    task = SkillTask(skill="s", args="x")
+    assert (
+        await FunctionExecutor(lambda t: t.args * 2).execute(task, events=no_events)
+    ).output == "xx"
+    outcome = await FunctionExecutor(with_events).execute(task, events=no_events)
+    assert outcome.usage.output_tokens == 3
