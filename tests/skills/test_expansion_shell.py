@@ -13,6 +13,7 @@ import pytest
 
 from skilld.exceptions import ShellCommandDenied, ShellCommandError
 from skilld.permissions import PermissionEngine, PermissionRule
+from skilld.skills import expansion
 from skilld.skills.expansion import (
     SHELL_DISABLED_NOTICE,
     ExpansionContext,
@@ -21,6 +22,7 @@ from skilld.skills.expansion import (
 )
 from skilld.skills.loader import load_skill_file, skill_from_text
 from skilld.skills.model import LoadedFrom, Skill, Source
+from skilld.skills.shell import ResolvedShell
 from tests.helpers import CORPUS
 
 
@@ -36,8 +38,12 @@ class Recorder:
 
     behavior: str = "allow"
     calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    tools: list[str] = field(default_factory=list)
 
-    def check_shell(self, command: str, *, extra_allow: Sequence[str]) -> Decision:
+    def check_shell(
+        self, command: str, *, extra_allow: Sequence[str], tool: str = "Bash"
+    ) -> Decision:
+        self.tools.append(tool)
         self.calls.append((command, tuple(extra_allow)))
         return Decision(self.behavior, f"recorder says {self.behavior}")
 
@@ -148,6 +154,11 @@ async def test_async_expansion_runs_commands(tmp_path: Path) -> None:
     assert result.text == "async"
 
 
+async def test_sync_expansion_inside_a_running_loop(tmp_path: Path) -> None:
+    result = expand_skill_sync(make("!`echo from-sync`"), context=ctx(tmp_path))
+    assert result.text == "from-sync"
+
+
 def test_escaped_placeholder_in_a_command_reaches_the_shell_escaped(tmp_path: Path) -> None:
     result = expand_skill_sync(make(r"!`echo \$1`"), "a b", context=ctx(tmp_path))
     assert result.text.startswith("$1")
@@ -195,6 +206,19 @@ def test_checker_gets_the_skill_allowed_tools(tmp_path: Path) -> None:
     )
     expand_skill_sync(skill, context=ctx(tmp_path, permissions=recorder))
     assert recorder.calls == [("echo x", ("Read", "Bash(/sk/run.sh:*)"))]
+
+
+def test_powershell_skills_are_checked_and_quoted_as_powershell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pwsh = ResolvedShell("powershell", ("pwsh", "-NoProfile", "-Command"))
+    monkeypatch.setattr(expansion, "resolve_shell", lambda requested: pwsh)
+    recorder = Recorder("deny")
+    skill = make('!`Write-Output $0 "[$1]"`', "shell: powershell")
+    with pytest.raises(ShellCommandDenied):
+        expand_skill_sync(skill, "\"it's\" '$x'", context=ctx(tmp_path, permissions=recorder))
+    assert recorder.tools == ["PowerShell"]
+    assert recorder.calls[0][0] == "Write-Output 'it''s' \"[`$x]\""
 
 
 @pytest.mark.parametrize("behavior", ["deny", "ask"])

@@ -37,6 +37,7 @@ import re
 import shlex
 import uuid
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -92,9 +93,12 @@ class ShellDecisionLike(Protocol):
 class ShellPermission(Protocol):
     """Decides whether an inline command may run (:class:`skilld.permissions.PermissionEngine`
     is one). ``extra_allow`` holds the skill's ``allowed-tools``: they count as allow rules
-    while the skill runs, so ``Bash(git status:*)`` lets ``!`git status``` run."""
+    while the skill runs, so ``Bash(git status:*)`` lets ``!`git status``` run. ``tool`` is
+    ``PowerShell`` for a skill whose commands run with PowerShell."""
 
-    def check_shell(self, command: str, *, extra_allow: Sequence[str]) -> ShellDecisionLike: ...
+    def check_shell(
+        self, command: str, *, extra_allow: Sequence[str], tool: str = "Bash"
+    ) -> ShellDecisionLike: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -451,7 +455,9 @@ def _allowed_tools(skill: Skill) -> tuple[str, ...]:
         return skill.allowed_tools
     folder = _slashes(skill.directory)
     return tuple(
-        rule.replace("${CLAUDE_SKILL_DIR}", folder) if rule.startswith("Bash(") else rule
+        rule.replace("${CLAUDE_SKILL_DIR}", folder)
+        if rule.startswith(("Bash(", "PowerShell("))
+        else rule
         for rule in skill.allowed_tools
     )
 
@@ -553,8 +559,13 @@ def _check_permissions(prepared: _Prepared) -> None:
         return
     context = prepared.context
     checker = context.permissions or _default_permissions(context)
+    tool = (
+        "PowerShell"
+        if prepared.shell is not None and prepared.shell.kind == "powershell"
+        else "Bash"
+    )
     for job in prepared.jobs:
-        decision = checker.check_shell(job.command, extra_allow=prepared.allowed_tools)
+        decision = checker.check_shell(job.command, extra_allow=prepared.allowed_tools, tool=tool)
         if decision.behavior != "allow":
             raise ShellCommandDenied(job.pattern, job.command, decision.message)
 
@@ -649,12 +660,19 @@ def expand_skill_sync(
     """:func:`expand_skill` for synchronous callers.
 
     A skill without inline shell expands without an event loop; one with shell runs its
-    commands in a private loop, so this must not be called from a running loop.
+    commands in a private loop (in a helper thread when the caller is itself inside a
+    running loop, which then blocks until the commands are done).
     """
     context = context if context is not None else ExpansionContext()
     prepared = _prepare(skill, arguments, context)
     if not prepared.jobs:
         return _finish(prepared, ())
     _check_permissions(prepared)
-    records = asyncio.run(_run_jobs(prepared))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        records = asyncio.run(_run_jobs(prepared))
+    else:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skilld-expand") as pool:
+            records = pool.submit(asyncio.run, _run_jobs(prepared)).result()
     return _finish(prepared, records)
