@@ -1006,7 +1006,7 @@ def _check_handler(check: _Check, where: str, handler: Any, fix: str) -> None:
         check.add(
             "error",
             "hooks",
-            f"{where} is a {kind} hook without {required}",
+            f"{where}: a hook of type {kind} needs {required}",
             f"add {required}: ...",
         )
     for key in handler:
@@ -1014,8 +1014,8 @@ def _check_handler(check: _Check, where: str, handler: Any, fix: str) -> None:
             check.add(
                 "warning",
                 "hooks",
-                f"{where}.{key} is not a key of a {kind} hook; it is ignored",
-                f"a {kind} hook takes {', '.join(sorted(_HOOK_KEYS[kind]))}",
+                f"{where}.{key} is not a key of a hook of type {kind}; it is ignored",
+                f"a hook of type {kind} takes {', '.join(sorted(_HOOK_KEYS[kind]))}",
             )
     timeout = handler.get("timeout")
     if timeout is not None and (
