@@ -81,15 +81,22 @@ def test_unreadable_skill_file_is_skipped_and_named(tmp_path: Path) -> None:
 # -- trees (--add-dir) ----------------------------------------------------------------
 
 
-def test_tree_finds_skills_at_any_depth_including_dot_folders_and_nested(tmp_path: Path) -> None:
+def test_tree_finds_skills_at_any_depth_including_dot_folders(tmp_path: Path) -> None:
     write_skill(tmp_path / "skills", "a")
     write_skill(tmp_path / "plugins" / "p" / "skills", "b")
     write_skill(tmp_path / "skills" / ".curated", "c")
-    write_skill(tmp_path / "skills" / "a" / "inner", "d")  # a skill inside a skill
     diagnostics: list = []
     found = scan_tree(tmp_path, ScanLimits(8, 1000), diagnostics)
-    assert sorted(names(found)) == ["a", "b", "c", "d"]
+    assert sorted(names(found)) == ["a", "b", "c"]
     assert diagnostics == []
+
+
+def test_a_skill_folder_owns_its_subfolders_except_at_the_root(tmp_path: Path) -> None:
+    write_skill(tmp_path, "outer")
+    write_skill(tmp_path / "outer" / "templates", "inner")  # a file of outer, not a skill
+    (tmp_path / "SKILL.md").write_text("---\ndescription: the root is a skill too\n---\n")
+    found = scan_tree(tmp_path, ScanLimits(8, 1000), [])
+    assert names(found) == [tmp_path.name, "outer"]
 
 
 def test_tree_skips_git_node_modules_and_gitignored_folders(tmp_path: Path) -> None:
@@ -289,3 +296,13 @@ def test_plugin_dir_without_plugins_is_reported(tmp_path: Path) -> None:
     batch = plugin_skills([tmp_path / "empty"])
     assert batch.loaded == []
     assert "no plugin here" in batch.diagnostics[0].message
+
+
+def test_a_gitignored_root_named_on_purpose_is_still_scanned(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("generated/\n")
+    root = tmp_path / "generated"
+    write_skill(root / "skills", "made")
+    write_skill(root / "cache", "not-this")
+    (root / ".gitignore").write_text("cache/\n")
+    assert names(scan_tree(root, ScanLimits(8, 1000), [])) == ["made"]

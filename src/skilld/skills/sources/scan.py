@@ -3,8 +3,9 @@
 Two shapes of root exist. A *skills folder* (``.claude/skills``, ``~/.agents/skills``...)
 holds one skill per direct subfolder, as in Claude Code. A *tree* (an ``--add-dir``
 root) is searched recursively for any folder holding a ``SKILL.md``, because real
-repositories keep skills under ``skills/``, ``plugins/*/skills/``, dot-folders and even
-inside other skills.
+repositories keep skills under ``skills/``, ``plugins/*/skills/`` and dot-folders. A
+skill folder's own subfolders belong to that skill and are not searched (a ``SKILL.md``
+in there is one of its files, as in Claude Code), except below the root itself.
 
 The walk canonicalizes paths as it goes: a child that is not a symbolic link has the
 canonical path ``canonical(parent)/name``, so only symlinked entries cost a
@@ -15,7 +16,7 @@ canonical path) is not walked twice, which also ends symlink cycles.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ __all__ = [
     "GitIgnore",
     "ScanLimits",
     "find_git_root",
+    "iter_tree",
     "scan_skills_folder",
     "scan_tree",
 ]
@@ -227,25 +229,34 @@ def scan_tree(
     *,
     gitignore: GitIgnore | None = None,
 ) -> list[FoundSkill]:
+    """Every skill folder below ``root``, as a list (see :func:`iter_tree`)."""
+    return list(iter_tree(root, limits, diagnostics, gitignore=gitignore))
+
+
+def iter_tree(
+    root: str | Path,
+    limits: ScanLimits,
+    diagnostics: list[Diagnostic],
+    *,
+    gitignore: GitIgnore | None = None,
+) -> Iterator[FoundSkill]:
     """Every skill folder below ``root`` (``root`` itself included), depth first by name.
 
     Skipped: ``.git``, ``node_modules``, folders ignored by the repository's
-    ``.gitignore`` files, anything deeper than ``limits.max_depth`` levels; the walk
+    ``.gitignore`` files (a root that is itself ignored is still read: it was named on
+    purpose), anything deeper than ``limits.max_depth`` levels; the walk
     stops after ``limits.max_dirs`` folders. Each bound hit is reported once.
     """
     root = os.path.abspath(root)
     if not os.path.isdir(root):
-        return []
+        return
     if gitignore is None:
         gitignore = GitIgnore.for_path(root)
     outer_specs = gitignore.specs_above(os.path.join(root, "x")) if gitignore else []
-    if gitignore is not None and root != str(gitignore.root) and gitignore.ignored(root):
-        diagnostics.append(
-            Diagnostic("info", "folder is git-ignored; not scanned for skills", Path(root))
-        )
-        return []
+    if outer_specs and _ignored(root, outer_specs):
+        # the root was named on purpose: only .gitignore files inside it apply
+        outer_specs = []
 
-    found: list[FoundSkill] = []
     visited: set[str] = set()
     depth_hit = False
     dirs_seen = 0
@@ -292,9 +303,13 @@ def scan_tree(
         if skill_file is not None:
             if skill_file.name != SKILL_FILE:
                 diagnostics.append(_case_diagnostic(skill_file))
-            found.append(
-                FoundSkill(skill_file.path, real + os.sep + skill_file.name, os.path.dirname(path))
+            yield FoundSkill(
+                skill_file.path, real + os.sep + skill_file.name, os.path.dirname(path)
             )
+            if depth > 0:
+                # A skill folder's subfolders are its own files (references/, scripts/,
+                # a SKILL.md template...), as in Claude Code: not searched for skills.
+                continue
         if has_gitignore:
             spec = _compile_gitignore(os.path.join(path, ".gitignore"))
             if spec is not None:
@@ -319,4 +334,3 @@ def scan_tree(
             if specs and _ignored(entry.path, specs):
                 continue
             stack.append((entry.path, _child_real(real, entry), depth + 1, specs))
-    return found

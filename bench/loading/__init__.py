@@ -1,0 +1,4 @@
+"""Cold-load benchmark: skilld's registry against the agentskills reference library.
+
+Run ``python -m bench.loading`` (see ``bench/README.md``).
+"""
