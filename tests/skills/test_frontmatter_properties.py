@@ -13,6 +13,7 @@ from skilld.skills import frontmatter
 from skilld.skills.frontmatter import parse_frontmatter
 from skilld.skills.loader import skill_from_text
 from skilld.skills.model import Skill
+from skilld.skills.validate import Profile, validate_document
 from tests.helpers import CORPUS
 
 _SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -28,6 +29,14 @@ _YAML_PIECES = st.sampled_from(
         "  PreToolUse:",
         "    - matcher: Bash",
         "      hooks: [{type: command, command: echo}]",
+        "      hooks: [{type: http, timeout: -1, once: 2}, 3, {type: x}]",
+        "  Stop: {a: b}",
+        "  NotAnEvent: []",
+        "context: Fork",
+        "agent: [x]",
+        "arguments: [1, [2], {a: b}]",
+        "allowed-tools: [Bash(, 3, bash]",
+        "paths: [/abs, ../up, '{a,b}']",
         "metadata: {a: 1, b: [x, y]}",
         "paths: src/**/*.{ts,tsx}",
         "\tkey: tab",
@@ -198,3 +207,16 @@ def test_the_fast_path_agrees_with_yaml_on_the_corpus() -> None:
             answered += 1
             assert _same(fast, frontmatter._load(raw) or {}), path
     assert answered > 300  # most real frontmatter takes the fast path
+
+
+@_SETTINGS
+@given(st.lists(_YAML_PIECES, max_size=12), st.sampled_from(list(Profile)))
+def test_validation_never_raises_and_always_says_how_to_fix(
+    lines: list[str], profile: Profile
+) -> None:
+    document = parse_frontmatter("---\n" + "\n".join(lines) + "\n---\nbody")
+    for kind in ("skill", "command"):
+        diagnostics = validate_document(
+            document, path=Path("x/SKILL.md"), kind=kind, profile=profile
+        )
+        assert all(d.fix for d in diagnostics)
