@@ -282,6 +282,8 @@ def test_display_width() -> None:
         ("日本語テキスト", 6, "日本…"),
         ("ab👨‍👩‍👧cd", 5, "ab👨‍👩‍👧…"),
         ("ab👨‍👩‍👧cd", 4, "ab…"),
+        ("a" + "\u0301" * 100 + "bcdefgh", 5, "a" + "\u0301" * 100 + "bcd…"),
+        ("日本語" * 200, 9, "日本語日…"),
     ],
 )
 def test_truncate_to_width(text: str, width: int, expected: str) -> None:

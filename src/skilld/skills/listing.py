@@ -36,7 +36,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal, NamedTuple
 from xml.sax.saxutils import escape
 
 import wcwidth
@@ -86,8 +87,6 @@ _WHITESPACE = re.compile(r"\s+")
 
 def display_width(text: str) -> int:
     """Columns ``text`` takes on a terminal: CJK and emoji count two, controls none."""
-    if text.isascii() and text.isprintable():
-        return len(text)
     return int(wcwidth.width(text, control_codes="ignore"))
 
 
@@ -99,11 +98,31 @@ def truncate_to_width(text: str, width: int) -> str:
     """
     if display_width(text) <= width:
         return text
+    return _cut(text, width)
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` (known to be wider than ``width``) cut to ``width`` columns with ``…``."""
     if width <= 0:
         return ""
-    if text.isascii():
+    if text.isascii():  # O(1) in CPython; one column per character at most
         return text[: width - 1].rstrip() + ELLIPSIS
-    return str(wcwidth.clip(text, 0, width - 1, fillchar="")).rstrip() + ELLIPSIS
+    # Largest prefix of whole grapheme clusters within width - 1 columns, found by
+    # bisection (prefix widths never shrink); only a window as wide as needed is split
+    # (2 * width characters cover width columns unless zero-width marks abound).
+    limit = width - 1
+    window = text[: 2 * width + 16]
+    if display_width(window) <= limit:
+        window = text
+    clusters = list(wcwidth.iter_graphemes(window))
+    low, high = 0, len(clusters)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if display_width("".join(clusters[:middle])) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return "".join(clusters[:low]).rstrip() + ELLIPSIS
 
 
 def char_budget(
@@ -138,7 +157,8 @@ def listed_skills(
     Raises :class:`ConfigurationError` for an override that is not one of
     :data:`LISTING_OVERRIDES`.
     """
-    overrides = overrides or {}
+    if not overrides:
+        return [(skill, False) for skill in skills if not skill.disable_model_invocation]
     for name, value in overrides.items():
         if value not in LISTING_OVERRIDES:
             raise ConfigurationError(
@@ -153,20 +173,21 @@ def listed_skills(
     return result
 
 
-def _entry_text(skill: Skill) -> str:
-    text = skill.description
-    if skill.when_to_use:
-        text = f"{text} - {skill.when_to_use}"
-    if not (text.isascii() and text.isprintable()) or "  " in text:
+@lru_cache(maxsize=1 << 16)
+def _entry(description: str, when_to_use: str | None) -> tuple[str, int]:
+    """An entry's one-line text and its width, memoized: a listing is rebuilt every turn
+    from the same skills, and the strings' hashes are cached by Python already."""
+    text = f"{description} - {when_to_use}" if when_to_use else description
+    # isascii is O(1); the substring tests are memchr-fast; the regex runs only when needed
+    if not text.isascii() or "  " in text or "\n" in text or "\t" in text or "\r" in text:
         text = _WHITESPACE.sub(" ", text)
     text = text.strip()
     if len(text) > MAX_ENTRY_CHARS:
         text = text[: MAX_ENTRY_CHARS - 1] + ELLIPSIS
-    return text
+    return text, display_width(text)
 
 
-@dataclass(frozen=True, slots=True)
-class ListingEntry:
+class ListingEntry(NamedTuple):
     """One listed skill. ``description`` is None when the skill shows its name only."""
 
     name: str
@@ -246,33 +267,25 @@ def build_listing(
         context_window=context_window, budget_chars=budget_chars, fraction=fraction
     )
     chosen = listed_skills(skills, overrides=overrides)
-    names: list[str] = []
-    texts: list[str | None] = []
-    bundled: list[bool] = []
-    locations: list[str | None] = []
-    for skill, name_only in chosen:
-        names.append(skill.name)
-        texts.append(None if name_only else _entry_text(skill))
-        bundled.append(skill.source is Source.BUNDLED)
-        locations.append(str(skill.path) if skill.path is not None else None)
-
-    name_widths = [display_width(n) for n in names]
-    text_widths = [display_width(t) if t is not None else 0 for t in texts]
-    # "- " + name, plus ": " + text when there is a text; newlines between lines
-    fixed = sum(name_widths) + 2 * len(names) + max(len(names) - 1, 0)
-    full = fixed + sum(w + 2 for t, w in zip(texts, text_widths, strict=True) if t is not None)
-    shown = list(texts)
-    cut = [False] * len(names)
-    if full > budget:
-        shown, cut = _fit(budget, fixed, texts, text_widths, bundled, names, invocations)
+    names = [skill.name for skill, _ in chosen]
+    entries_info = [
+        (None, 0) if name_only else _entry(skill.description, skill.when_to_use)
+        for skill, name_only in chosen
+    ]
+    texts: list[str | None] = [text for text, _ in entries_info]
+    widths = [width for _, width in entries_info]
+    # "- " + name per line, ": " + text when there is one, newlines between lines
+    fixed = sum(map(display_width, names)) + 3 * len(names) - (1 if names else 0)
+    full = fixed + sum(widths) + 2 * sum(text is not None for text in texts)
+    bundled = [skill.source is Source.BUNDLED for skill, _ in chosen]
+    if full <= budget:
+        shown, cut, width = texts, [False] * len(names), full
+    else:
+        shown, cut, width = _fit(budget, fixed, texts, widths, bundled, names, invocations)
+    locations = [None if skill.path is None else str(skill.path) for skill, _ in chosen]
     entries = tuple(
-        ListingEntry(names[i], shown[i], locations[i], bundled[i], cut[i])
-        for i in range(len(names))
+        map(ListingEntry._make, zip(names, shown, locations, bundled, cut, strict=True))
     )
-    width = fixed
-    for i, text in enumerate(shown):
-        if text is not None:
-            width += 2 + (text_widths[i] if text is texts[i] else display_width(text))
     return Listing(entries, budget, width)
 
 
@@ -284,8 +297,11 @@ def _fit(
     bundled: Sequence[bool],
     names: Sequence[str],
     invocations: Mapping[str, int] | None,
-) -> tuple[list[str | None], list[bool]]:
-    """Shorten the non-bundled descriptions until the listing fits (module doc, 1-3)."""
+) -> tuple[list[str | None], list[bool], int]:
+    """Shorten the non-bundled descriptions until the listing fits (module doc, 1-3).
+
+    Returns the texts shown, which were cut, and the listing's width.
+    """
     shown: list[str | None] = list(texts)
     cut = [False] * len(texts)
     # Room for descriptions once names, bundled descriptions and separators are paid.
@@ -299,41 +315,46 @@ def _fit(
         else:
             described.append(i)
             room -= 2  # ": "
-    if not described:
-        return shown, cut
+    used = budget - room  # everything but the non-bundled descriptions
     demand = sum(widths[i] for i in described)
 
-    if invocations:
+    if invocations and described:
         counts = {i: invocations.get(names[i], 0) for i in described}
         top = max(counts.values())
         # least-invoked first; among equals the later-listed (lower precedence) first
         order = sorted(described, key=lambda i: (counts[i], -i))
-        keep = set(described)
+        kept = set(described)
         for i in order:
             if demand <= room or counts[i] >= top:
                 break
-            keep.discard(i)
+            kept.discard(i)
             shown[i] = None
             cut[i] = True
             room += 2
+            used -= 2
             demand -= widths[i]
-        described = [i for i in described if i in keep]
-        if demand <= room:
-            return shown, cut
+        described = [i for i in described if i in kept]
+    if demand <= room:
+        return shown, cut, used + demand
 
     cap = _even_cap([widths[i] for i in described], room)
     if cap < MIN_DESCRIPTION_WIDTH:
         for i in described:
             shown[i] = None
             cut[i] = True
-        return shown, cut
+        return shown, cut, used - 2 * len(described)
+    width = used
     for i in described:
-        if widths[i] > cap:
-            text = texts[i]
-            assert text is not None
-            shown[i] = truncate_to_width(text, cap)
+        text = texts[i]
+        if widths[i] > cap and text is not None:
+            one_column_each = widths[i] == len(text) and text.isascii()
+            text = _cut(text, cap)
+            shown[i] = text
             cut[i] = True
-    return shown, cut
+            width += len(text) if one_column_each else display_width(text)
+        else:
+            width += widths[i]
+    return shown, cut, width
 
 
 def _even_cap(widths: Sequence[int], room: int) -> int:

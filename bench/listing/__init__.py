@@ -1,0 +1,1 @@
+"""Benchmark of the skill listing (``python -m bench.listing``)."""

@@ -1,0 +1,153 @@
+"""``python -m bench.listing``: the system-prompt listing of 10,000 skills.
+
+The skills are built in memory (the listing never touches the disk): descriptions of
+40 to 400 characters, a third with ``when_to_use``, one in twenty in CJK with an emoji,
+one in a hundred bundled, a seeded random mix so every run lists the same skills. Each
+case is timed ``--repeat`` times after one warm-up; the median and the best are
+reported. Target: under 20 ms for 10,000 skills.
+
+"warm" cases rebuild the listing from the same skills, as a session does every turn
+(each entry's one-line text is memoized by its description); "cold" cases clear that
+memo before every run, as the first listing of a process pays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from skilld.skills import listing as listing_module
+from skilld.skills.listing import build_listing
+from skilld.skills.model import LoadedFrom, Skill, Source
+
+TARGET_MS = 20.0
+# fmt: off
+WORDS = (
+    "review", "deploy", "test", "lint", "format", "commit", "release", "notes", "docs", "api",
+    "schema", "database", "migrate", "python", "typescript", "rust", "go", "kubernetes",
+    "docker", "terraform", "security", "audit", "performance", "profile", "trace", "debug",
+    "refactor", "generate", "summarize", "translate", "when", "the", "user", "asks", "for",
+)
+# fmt: on
+
+
+def make_skills(count: int, seed: int = 7) -> list[Skill]:
+    rng = random.Random(seed)
+    skills: list[Skill] = []
+    for index in range(count):
+        length = rng.randint(40, 400)
+        words: list[str] = []
+        while sum(len(w) + 1 for w in words) < length:
+            words.append(rng.choice(WORDS))
+        description = " ".join(words).capitalize() + "."
+        if index % 20 == 0:
+            description = "日本語のスキルの説明です。" * rng.randint(1, 6) + " 🚀 " + description
+        when = (
+            " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 20)))
+            if index % 3 == 0
+            else None
+        )
+        bundled = index % 100 == 0
+        skills.append(
+            Skill(
+                name=f"skill-{index:05d}",
+                description=description,
+                body="",
+                source=Source.BUNDLED if bundled else Source.PROJECT,
+                loaded_from=LoadedFrom.BUNDLED if bundled else LoadedFrom.SKILLS,
+                when_to_use=when,
+            )
+        )
+    return skills
+
+
+def timed(function: Callable[[], Any], repeat: int, *, cold: bool) -> tuple[float, float, Any]:
+    function()  # warm-up
+    samples = []
+    result = None
+    for _ in range(repeat):
+        if cold:
+            listing_module._entry.cache_clear()
+        start = time.perf_counter()
+        result = function()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples), min(samples), result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.listing", description=__doc__)
+    parser.add_argument("--skills", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+
+    skills = make_skills(args.skills)
+    invocations = {s.name: i % 7 for i, s in enumerate(skills) if i % 3}
+    big = 10_000_000
+    cases: list[tuple[str, bool, Callable[[], Any]]] = [
+        ("fits (unlimited budget)", True, lambda: build_listing(skills, budget_chars=10**9)),
+        ("fits (unlimited budget)", False, lambda: build_listing(skills, budget_chars=10**9)),
+        ("1M-token window: names only", False, lambda: build_listing(skills, context_window=10**6)),
+        ("10M-token window: even cut", True, lambda: build_listing(skills, context_window=big)),
+        ("10M-token window: even cut", False, lambda: build_listing(skills, context_window=big)),
+        (
+            "10M window + invocation counts",
+            False,
+            lambda: build_listing(skills, context_window=big, invocations=invocations),
+        ),
+        ("default 8,000 chars: names only", False, lambda: build_listing(skills)),
+        (
+            "text render (10M window)",
+            False,
+            lambda: build_listing(skills, context_window=big).text(),
+        ),
+        ("xml render (10M window)", False, lambda: build_listing(skills, context_window=big).xml()),
+    ]
+    rows = []
+    for label, cold, function in cases:
+        median, best, result = timed(function, args.repeat, cold=cold)
+        label = f"{label}, {'cold' if cold else 'warm'}"
+        detail = ""
+        if hasattr(result, "entries"):
+            cut = sum(1 for e in result.entries if e.truncated)
+            detail = f"width {result.width:,} / budget {result.budget:,}, {cut:,} cut"
+        rows.append(
+            {
+                "case": label,
+                "median_ms": round(median, 2),
+                "best_ms": round(best, 2),
+                "detail": detail,
+            }
+        )
+
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "skills": args.skills,
+                    "target_ms": TARGET_MS,
+                    "python": sys.version.split()[0],
+                    "rows": rows,
+                },
+                indent=2,
+            )
+        )
+    else:
+        version = sys.version.split()[0]
+        print(f"listing of {args.skills:,} skills (Python {version}), target < {TARGET_MS:g} ms")
+        print(f"{'case':<44} {'median ms':>10} {'best ms':>9}  detail")
+        for row in rows:
+            timing = f"{row['median_ms']:>10.2f} {row['best_ms']:>9.2f}"
+            print(f"{row['case']:<44} {timing}  {row['detail']}")
+    worst = max(row["median_ms"] for row in rows if "render" not in row["case"])
+    return 0 if worst < TARGET_MS else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
