@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from skilld.skills.expansion import ExpansionContext, expand_skill_sync
 from skilld.skills.loader import skill_from_text
 from skilld.skills.model import LoadedFrom, Source
-from skilld.skills.shell import quote_into, quote_states
+from skilld.skills.shell import UnsafeValueError, quote_into, quote_states
 
 # Text rich in everything the pipeline and the shell treat specially.
 _SPECIAL = [
@@ -89,6 +89,9 @@ _TEMPLATES = [
     "cat <<EOF\n§\nEOF",
     "cat <<'EOF'\n§\nEOF",
     "true # §",
+    "echo $(( § ))",
+    "[[ § == x ]] && echo y",
+    'echo "${v:-§}"',
 ]
 
 
@@ -99,7 +102,11 @@ _TEMPLATES = [
 def test_no_value_can_inject_a_command(value: str, template: str, tmp_path: Path) -> None:
     at = template.index("§")
     states = quote_states(template.replace("§", "X"))[at]
-    command = template[:at] + quote_into(value, states) + template[at + 1 :]
+    try:
+        quoted = quote_into(value, states)
+    except UnsafeValueError:
+        return  # refused: nothing runs
+    command = template[:at] + quoted + template[at + 1 :]
     subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, check=False)
     assert not (tmp_path / "PWNED").exists(), command
 

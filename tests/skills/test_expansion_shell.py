@@ -321,6 +321,15 @@ def test_deploy_example_runs_one_command(tmp_path: Path) -> None:
     assert not (tmp_path / "PWNED").exists()
 
 
+def test_arithmetic_injection_is_refused(tmp_path: Path) -> None:
+    skill = make("!`[[ $0 -gt 5 ]] && echo big || echo small`")
+    assert expand_skill_sync(skill, "9", context=ctx(tmp_path)).text == "big"
+    with pytest.raises(ShellCommandDenied, match=r"\[\[ \]\] test") as caught:
+        expand_skill_sync(skill, "'a[$(touch PWNED)]'", context=ctx(tmp_path))
+    assert caught.value.command == "[[ $0 -gt 5 ]] && echo big || echo small"
+    assert not (tmp_path / "PWNED").exists()
+
+
 def test_argument_values_never_become_commands(tmp_path: Path) -> None:
     recorder = Recorder()
     skill = make("$ARGUMENTS and $0\n")

@@ -13,6 +13,7 @@ import pytest
 
 from skilld.skills.shell import (
     ResolvedShell,
+    UnsafeValueError,
     quote_into,
     quote_states,
     resolve_shell,
@@ -81,6 +82,30 @@ def test_an_empty_value_outside_quotes_disappears(tmp_path: Path) -> None:
 def test_plain_values_stay_readable() -> None:
     assert fill("git log §", "main") == "git log main"
     assert fill("git log §", "a b") == "git log 'a b'"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "echo $(( § + 1 ))",
+        'echo "$(( § + 1 ))"',
+        "(( § > 1 )) && echo big",
+        "[[ § -eq 1 ]] && echo one",
+        '[[ "§" == x ]]',
+        'echo "${arr[§]}"',
+        "echo ${x:-§}",
+    ],
+)
+def test_evaluating_contexts_refuse_expansion_characters(template: str, tmp_path: Path) -> None:
+    for value in ("a[$(touch PWNED)]", "a[`touch PWNED`]"):
+        with pytest.raises(UnsafeValueError, match="bash evaluates it"):
+            fill(template, value)
+    assert fill(template, "7").replace("7", "§") == template
+
+
+def test_arithmetic_with_a_plain_number_runs(tmp_path: Path) -> None:
+    assert run_bash(fill("echo $(( § + 1 ))", "41"), tmp_path) == "42\n"
+    assert run_bash(fill("[[ § -eq 3 ]] && echo three", "3"), tmp_path) == "three\n"
 
 
 def test_quote_states_track_nesting() -> None:

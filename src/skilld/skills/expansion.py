@@ -22,7 +22,9 @@ Where skilld is stricter than Claude Code:
   (:func:`skilld.skills.shell.quote_into`), so ``/deploy "x; rm -rf ~"`` runs one command;
 * every command is checked before any runs, so a denied third command leaves no side
   effects from the first two;
-* ``$ARGUMENTS`` inside a command is one quoted word, not words the shell splits.
+* ``$ARGUMENTS`` inside a command is one quoted word, not words the shell splits;
+* a value holding ``$`` or a backtick is refused inside ``((...))``, ``$((...))``,
+  ``[[ ... ]]`` and ``${...}``, where bash evaluates text after quote removal.
 
 Skills loaded from MCP never run shell: their patterns stay in the text as written
 (Claude Code does the same). With the disable-shell policy every pattern becomes
@@ -52,6 +54,7 @@ from skilld.skills.shell import (
     DEFAULT_SHELL_TIMEOUT,
     ResolvedShell,
     ShellKind,
+    UnsafeValueError,
     quote_into,
     quote_states,
     resolve_shell,
@@ -540,8 +543,16 @@ def _fill_command(part: _ShellPiece, values: _Values, kind: ShellKind) -> str:
         value = values(piece.placeholder)
         if value is None:
             chunks.append(piece.placeholder.literal)
-        else:
+            continue
+        try:
             chunks.append(quote_into(value, piece.states, kind))
+        except UnsafeValueError as error:
+            template = "".join(
+                p if isinstance(p, str) else p.placeholder.literal for p in part.pieces
+            )
+            raise ShellCommandDenied(
+                part.pattern, template, f"the value of {piece.placeholder.literal}: {error}"
+            ) from error
     return "".join(chunks)
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "ResolvedShell",
     "ShellKind",
     "ShellResult",
+    "UnsafeValueError",
     "quote_into",
     "quote_states",
     "resolve_shell",
@@ -75,6 +76,17 @@ _COMMENT = "comment"  # after # to the end of the line
 _HEREDOC = "heredoc"  # a heredoc (bash) or here-string (PowerShell) body that expands
 _HEREDOC_RAW = "heredoc-raw"  # a heredoc body that does not expand
 _BLOCK_COMMENT = "block-comment"  # PowerShell <# ... #>
+# Contexts where bash *evaluates* text after quote removal: arithmetic ((...)) and
+# $((...)), the [[ ... ]] test (its -eq operands are arithmetic) and ${...}. An array
+# subscript in there runs command substitutions (a[$(cmd)]), so quoting is not enough:
+# a value holding $ or ` is refused in them (:class:`UnsafeValueError`).
+_ARITH = "arith"
+_TEST = "test"
+_PARAM = "param"
+_EVALUATING = frozenset({_ARITH, _TEST, _PARAM})
+_PLAIN_LIKE = frozenset({_PLAIN, _BACKTICK, _ARITH, _TEST, _PARAM})
+_WORD_BEFORE = " \t\n;&|()"
+_SAFE_WORD = re.compile(r"[\w@%+=:,./-]+", re.ASCII)
 
 _HEREDOC_START = re.compile(r"<<(-?)[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([A-Za-z0-9_.\-]+))")
 
@@ -130,9 +142,16 @@ def _bash_states(command: str) -> list[tuple[str, ...]]:
             if char == "\n":
                 stack.pop()
                 states[-1] = tuple(stack)  # the newline itself ends the command
-                if pending and len(stack) == 1:
+                if pending and stack[-1] in (_PLAIN, _BACKTICK):
                     heredoc = pending.pop(0)
         elif top == _DQ:
+            if command.startswith(("$((", "${"), i):
+                state, width = (_ARITH, 3) if command[i + 1] == "(" else (_PARAM, 2)
+                states.extend([tuple(stack)] * (width - 1))
+                stack.append(state)
+                parens.append(0)
+                i += width
+                continue
             if char == "\\" and i + 1 < n:
                 states.append(tuple(stack))
                 i += 1
@@ -145,7 +164,22 @@ def _bash_states(command: str) -> list[tuple[str, ...]]:
                 i += 1
                 stack.append(_PLAIN)
                 parens.append(0)
-        else:  # plain or backtick: the shell's ordinary parsing
+        else:  # plain, backtick or an evaluating context: the shell's ordinary parsing
+            closed = _close_evaluating(command, i, top, parens)
+            if closed:
+                states.extend([tuple(stack)] * (closed - 1))
+                stack.pop()
+                parens.pop()
+                i += closed
+                continue
+            opened = _open_evaluating(command, i, top)
+            if opened is not None:
+                state, width = opened
+                states.extend([tuple(stack)] * (width - 1))
+                stack.append(state)
+                parens.append(0)
+                i += width
+                continue
             if char == "\\" and i + 1 < n:
                 states.append(tuple(stack))
                 i += 1
@@ -167,17 +201,24 @@ def _bash_states(command: str) -> list[tuple[str, ...]]:
                 i += 1
                 stack.append(_PLAIN)
                 parens.append(0)
-            elif char == "(" and top == _PLAIN:
+            elif char in "({" and top in (_PLAIN, _ARITH, _PARAM):
                 parens[-1] += 1
+            elif char in ")}" and top in (_ARITH, _PARAM):
+                parens[-1] -= 1
             elif char == ")" and top == _PLAIN and len(parens) > 1:
                 if parens[-1]:
                     parens[-1] -= 1
                 else:
                     stack.pop()
                     parens.pop()
-            elif char == "#" and (i == 0 or command[i - 1] in " \t\n;&|()"):
+            elif char == "#" and top == _PLAIN and (i == 0 or command[i - 1] in _WORD_BEFORE):
                 stack.append(_COMMENT)
-            elif char == "<" and command.startswith("<<", i) and not command.startswith("<<<", i):
+            elif (
+                char == "<"
+                and top in (_PLAIN, _BACKTICK)
+                and command.startswith("<<", i)
+                and not command.startswith("<<<", i)
+            ):
                 match = _HEREDOC_START.match(command, i)
                 if match:
                     quoted = match.group(2) is not None or match.group(3) is not None
@@ -187,10 +228,37 @@ def _bash_states(command: str) -> list[tuple[str, ...]]:
                     states.extend([tuple(stack)] * (match.end() - i - 1))
                     i = match.end()
                     continue
-            elif char == "\n" and pending and len(stack) == 1:
+            elif char == "\n" and pending and top in (_PLAIN, _BACKTICK):
                 heredoc = pending.pop(0)
         i += 1
     return states
+
+
+def _open_evaluating(command: str, i: int, top: str) -> tuple[str, int] | None:
+    """An arithmetic, ``[[`` or ``${`` context opening at ``i``: (state, width)."""
+    if top == _PARAM:
+        return None
+    if command.startswith("$((", i):
+        return _ARITH, 3
+    if command.startswith("${", i):
+        return _PARAM, 2
+    at_word = i == 0 or command[i - 1] in _WORD_BEFORE
+    if at_word and top != _ARITH and command.startswith("((", i):
+        return _ARITH, 2
+    if at_word and top != _TEST and re.match(r"\[\[\s", command[i : i + 3]):
+        return _TEST, 2
+    return None
+
+
+def _close_evaluating(command: str, i: int, top: str, parens: list[int]) -> int:
+    """Width of the closer of the evaluating context ``top`` at ``i`` (0: none)."""
+    if top == _ARITH and parens[-1] == 0 and command.startswith("))", i):
+        return 2
+    if top == _PARAM and parens[-1] == 0 and command[i] == "}":
+        return 1
+    if top == _TEST and command.startswith("]]", i) and i > 0 and command[i - 1] in " \t":
+        return 2
+    return 0
 
 
 def _powershell_states(command: str) -> list[tuple[str, ...]]:
@@ -275,6 +343,10 @@ def _powershell_states(command: str) -> list[tuple[str, ...]]:
 # --------------------------------------------------------------------------- quoting
 
 
+class UnsafeValueError(ValueError):
+    """A value that no quoting makes safe where it would land (bash evaluating contexts)."""
+
+
 def quote_into(value: str, states: tuple[str, ...], kind: ShellKind = "bash") -> str:
     """``value`` written so that the shell reads it literally at a place in ``states``.
 
@@ -286,6 +358,13 @@ def quote_into(value: str, states: tuple[str, ...], kind: ShellKind = "bash") ->
     """
     if kind == "powershell":
         return _quote_powershell(value, states[-1])
+    evaluating = _EVALUATING.intersection(states)
+    if evaluating and ("$" in value or "`" in value):
+        where = {_ARITH: "an arithmetic expression", _TEST: "a [[ ]] test", _PARAM: "${...}"}
+        raise UnsafeValueError(
+            f"a value containing $ or ` cannot be placed safely inside "
+            f"{where[sorted(evaluating)[0]]}, where bash evaluates it"
+        )
     text = _quote_bash(value, states[-1])
     # Inside backticks the shell first removes one level of \ before \ ` $: add it back.
     for state in reversed(states[:-1]):
@@ -297,10 +376,12 @@ def quote_into(value: str, states: tuple[str, ...], kind: ShellKind = "bash") ->
 
 
 def _quote_bash(value: str, state: str) -> str:
-    if state in (_PLAIN, _BACKTICK):
+    if state in _PLAIN_LIKE:
         return shlex.quote(value) if value else ""
     if state == _DQ:
-        return f'"{shlex.quote(value)}"' if value else ""
+        if not value or _SAFE_WORD.fullmatch(value):
+            return value  # nothing any shell context treats specially
+        return f'"{shlex.quote(value)}"'
     if state == _SQ:
         return value.replace("'", "'\\''")
     if state == _ANSI:
