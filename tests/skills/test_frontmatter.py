@@ -231,3 +231,17 @@ def test_raw_value_is_what_the_author_typed() -> None:
     assert doc.raw_value("argument-hint") == "[file]"
     assert doc.raw_value("d") == "|"
     assert doc.raw_value("missing") is None
+
+
+def test_duplicate_keys_keep_the_last_value_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "SKILL.md"
+    for raw in ("name: a\ndescription: d\nname: b\n", "name: a\nmetadata:\n  - x\nname: 'b'\n"):
+        doc = parse_frontmatter(f"---\n{raw}---\n", path=path)
+        assert doc.metadata["name"] == "b"
+        (warning,) = doc.diagnostics
+        assert (warning.level, warning.field, warning.line, warning.path) == (
+            "warning",
+            "name",
+            raw.count("\n") + 1,
+            path,
+        )

@@ -728,3 +728,11 @@ def test_corpus_diagnostics_under_claude_code() -> None:
         "commands/wshobson__agents/plugins/security-scanning/commands/security-sast.md",
     )
     assert ("warning", "globs", 3) in found(sast)
+
+
+def test_spec_numbers_are_not_strings(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, "name: 123\ndescription: 4.50", "spec", folder="123")
+    assert found(diagnostics) == [("error", "name", 2), ("error", "description", 3)]
+    assert diagnostics[0].fix == 'quote it: name: "123"'
+    assert diagnostics[1].fix == 'quote it: description: "4.50"'
+    assert check(tmp_path, "name: '123'\ndescription: '4.50'", "spec", folder="123") == []

@@ -112,6 +112,7 @@ _TOP_LEVEL_SCALAR = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:[ \t]+(.+?)[ \t]*$")
 _NEEDS_QUOTES = re.compile(r":\s|:$|\s#|[\[\]{}|>*&!%@`]")
 _LINE_IN_MESSAGE = re.compile(r"line (\d+)")
 _TRAILING_COMMENT = re.compile(r"[ \t]#.*$")
+_TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:", re.MULTILINE)
 
 
 @lru_cache(maxsize=256)
@@ -217,7 +218,34 @@ def parse_frontmatter(source: str | bytes, *, path: Path | None = None) -> Parse
     body = text[body_start:]
     body_line = text.count("\n", 0, body_start) + 1
     metadata = _parse_yaml(raw, path, diagnostics)
+    if metadata:
+        _report_duplicate_keys(raw, metadata, path, diagnostics)
     return ParsedDocument(metadata, body, True, body_line, tuple(diagnostics), raw)
+
+
+def _report_duplicate_keys(
+    raw: str, metadata: Mapping[str, Any], path: Path | None, diagnostics: list[Diagnostic]
+) -> None:
+    """PyYAML keeps the last of two equal keys; stricter parsers refuse the document."""
+    keys = _TOP_LEVEL_KEY.findall(raw)
+    if len(keys) <= len(metadata):
+        return
+    seen: set[str] = set()
+    for match in _TOP_LEVEL_KEY.finditer(raw):
+        key = match.group(1)
+        if key in seen:
+            diagnostics.append(
+                Diagnostic(
+                    "warning",
+                    f"{key!r} appears more than once; the last value is used, and stricter "
+                    "YAML parsers reject the whole frontmatter",
+                    path,
+                    line=raw.count("\n", 0, match.start()) + 2,
+                    field=key,
+                    fix=f"keep one {key!r} line",
+                )
+            )
+        seen.add(key)
 
 
 def _parse_yaml(raw: str, path: Path | None, diagnostics: list[Diagnostic]) -> dict[str, Any]:

@@ -477,20 +477,26 @@ class _Check:
             line = self.document.line_of(key) if key is not None else None
         self.found.append(Diagnostic(level, message, self.path, line, key, fix))
 
-    def text(self, key: str, level: DiagnosticLevel = "error") -> str | None:
-        """The value of ``key`` as text (numbers count); a finding if it is anything else."""
+    def text(self, key: str, *, strict: bool = False) -> str | None:
+        """The value of ``key`` as text; a finding if it is anything else.
+
+        Numbers count as text (Claude Code reads ``name: 123`` as "123") unless
+        ``strict``: to the spec a YAML number is not a string.
+        """
         value = self.meta.get(key)
         if value is None:
             return None
         if isinstance(value, str):
             return value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return self.document.raw_value(key) or str(value)
+        raw = self.document.raw_value(key)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and not strict:
+            return raw or str(value)
         self.add(
-            level,
+            "error",
             key,
             f"must be text, not {_type_name(value)}",
-            f'write it as a single string: {key}: "..."',
+            f'quote it: {key}: "{raw}"' if number and raw else f'write it as text: {key}: "..."',
         )
         return None
 
@@ -580,7 +586,7 @@ def _check_spec(check: _Check, directory: Path | None) -> None:
             line=check.document.line_of("name") or 2,
         )
     else:
-        name = check.text("name")
+        name = check.text("name", strict=True)
         if name is not None:
             _check_spec_name(check, name, folder)
 
@@ -593,13 +599,13 @@ def _check_spec(check: _Check, directory: Path | None) -> None:
             line=check.document.line_of("description") or 2,
         )
     else:
-        description = check.text("description")
+        description = check.text("description", strict=True)
         if description is not None:
             _check_length(check, "description", description, _SPEC_DESCRIPTION_MAX)
 
-    check.text("license")
+    check.text("license", strict=True)
     if "compatibility" in meta:
-        compatibility = check.text("compatibility")
+        compatibility = check.text("compatibility", strict=True)
         if compatibility is not None:
             _check_length(check, "compatibility", compatibility, _SPEC_COMPATIBILITY_MAX)
 
