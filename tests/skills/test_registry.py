@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from skilld.exceptions import ConfigurationError
 from skilld.settings import Settings
 from skilld.skills.bundled import register_bundled_skill, unregister_bundled_skill
 from skilld.skills.model import LoadedFrom, Source
@@ -322,3 +324,17 @@ def test_scan_bounds_come_from_settings(tmp_path: Path) -> None:
     reg = registry(tmp_path, add_dirs=[tmp_path / "t"], settings=settings)
     assert reg.get("deep") is None
     assert any("deeper than 2" in d.message for d in reg.diagnostics)
+
+
+def test_plugin_dirs_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_skill(tmp_path / "p1" / "skills", "one")
+    write_skill(tmp_path / "p2" / "skills", "two")
+    monkeypatch.setenv("SKILLD_PLUGIN_DIRS", f"{tmp_path / 'p1'}{os.pathsep}{tmp_path / 'p2'}")
+    reg = registry(tmp_path)
+    assert {"p1:one", "p2:two"} <= {s.name for s in reg.skills()}
+
+
+@pytest.mark.parametrize("value", ["deep", "-1"])
+def test_bad_scan_bounds_are_a_configuration_error(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="SKILLD_SCAN_MAX_DIRS"):
+        Settings.from_env({"SKILLD_SCAN_MAX_DIRS": value})
