@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from skilld.skills.expansion import ExpansionContext, expand_skill_sync
 from skilld.skills.loader import skill_from_text
 from skilld.skills.model import LoadedFrom, Source
-from skilld.skills.shell import UnsafeValueError, quote_into, quote_states
+from skilld.skills.shell import UnsafeValueError, quote_into, quote_states, reparsing_spans
 
 # Text rich in everything the pipeline and the shell treat specially.
 _SPECIAL = [
@@ -92,6 +92,8 @@ _TEMPLATES = [
     "echo $(( § ))",
     "[[ § == x ]] && echo y",
     'echo "${v:-§}"',
+    "eval printf '%s' §",
+    "sh -c \"printf '%s' §\"",
 ]
 
 
@@ -101,9 +103,10 @@ _TEMPLATES = [
 @given(value=values, template=st.sampled_from(_TEMPLATES))
 def test_no_value_can_inject_a_command(value: str, template: str, tmp_path: Path) -> None:
     at = template.index("§")
-    states = quote_states(template.replace("§", "X"))[at]
+    plain = template.replace("§", "X")
+    reparsed = any(start <= at < end for start, end in reparsing_spans(plain))
     try:
-        quoted = quote_into(value, states)
+        quoted = quote_into(value, quote_states(plain)[at], reparsed=reparsed)
     except UnsafeValueError:
         return  # refused: nothing runs
     command = template[:at] + quoted + template[at + 1 :]

@@ -330,6 +330,14 @@ def test_arithmetic_injection_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "PWNED").exists()
 
 
+def test_eval_gets_only_plain_words(tmp_path: Path) -> None:
+    skill = make("!`eval echo $0`")
+    assert expand_skill_sync(skill, "v1.2", context=ctx(tmp_path)).text == "v1.2"
+    with pytest.raises(ShellCommandDenied, match="plain word"):
+        expand_skill_sync(skill, "'x; touch PWNED'", context=ctx(tmp_path))
+    assert not (tmp_path / "PWNED").exists()
+
+
 def test_argument_values_never_become_commands(tmp_path: Path) -> None:
     recorder = Recorder()
     skill = make("$ARGUMENTS and $0\n")

@@ -16,6 +16,7 @@ from skilld.skills.shell import (
     UnsafeValueError,
     quote_into,
     quote_states,
+    reparsing_spans,
     resolve_shell,
     run_shell_command,
     simple_commands,
@@ -101,6 +102,35 @@ def test_evaluating_contexts_refuse_expansion_characters(template: str, tmp_path
         with pytest.raises(UnsafeValueError, match="bash evaluates it"):
             fill(template, value)
     assert fill(template, "7").replace("7", "§") == template
+
+
+@pytest.mark.parametrize(
+    ("command", "reparses"),
+    [
+        ("eval echo X", True),
+        ('echo a; eval "echo X"', True),
+        ("sh -c 'echo X'", True),
+        ('sudo bash -lc "echo X"', True),
+        ("find . -exec sh -c 'echo X' \\;", True),
+        ("ssh host ls X", True),
+        ("echo $(eval echo X)", True),
+        ("bash script.sh X", False),
+        ("grep -c X file", False),
+        ("git -c core.x=1 log X", False),
+        ("echo X", False),
+    ],
+)
+def test_commands_that_parse_their_arguments_again(command: str, reparses: bool) -> None:
+    at = command.index("X")
+    inside = any(start <= at < end for start, end in reparsing_spans(command))
+    assert inside is reparses
+
+
+def test_reparsed_values_must_be_plain_words(tmp_path: Path) -> None:
+    states = quote_states("eval echo X")[10]
+    assert quote_into("v1.2/x", states, reparsed=True) == "v1.2/x"
+    with pytest.raises(UnsafeValueError, match="plain word"):
+        quote_into("x; touch PWNED", states, reparsed=True)
 
 
 def test_arithmetic_with_a_plain_number_runs(tmp_path: Path) -> None:

@@ -24,7 +24,9 @@ Where skilld is stricter than Claude Code:
   effects from the first two;
 * ``$ARGUMENTS`` inside a command is one quoted word, not words the shell splits;
 * a value holding ``$`` or a backtick is refused inside ``((...))``, ``$((...))``,
-  ``[[ ... ]]`` and ``${...}``, where bash evaluates text after quote removal.
+  ``[[ ... ]]`` and ``${...}``, where bash evaluates text after quote removal, and only
+  plain words reach commands that parse their arguments again (``eval``, ``ssh``,
+  ``sh -c``).
 
 Skills loaded from MCP never run shell: their patterns stay in the text as written
 (Claude Code does the same). With the disable-shell policy every pattern becomes
@@ -57,6 +59,7 @@ from skilld.skills.shell import (
     UnsafeValueError,
     quote_into,
     quote_states,
+    reparsing_spans,
     resolve_shell,
     run_shell_command,
     tolerated_exit,
@@ -251,6 +254,7 @@ class _Placeholder:
 class _QuotedPlaceholder:
     placeholder: _Placeholder
     states: tuple[str, ...]
+    reparsed: bool = False
 
 
 _Piece = str | _Placeholder
@@ -330,6 +334,7 @@ def _split_command(
     ``\\$`` as a literal dollar); PowerShell spells that escape with a backtick.
     """
     states: list[tuple[str, ...]] | None = None
+    reparsing: list[tuple[int, int]] = []
     pieces: list[str | _QuotedPlaceholder] = []
     last = 0
     for match in regex.finditer(command):
@@ -344,8 +349,10 @@ def _split_command(
                 pieces.append(slashes)
             if states is None:
                 states = quote_states(command, kind)
+                reparsing = reparsing_spans(command) if kind == "bash" else []
             where = match.start("slashes") + len(slashes)
-            pieces.append(_QuotedPlaceholder(placeholder, states[where]))
+            reparsed = any(start <= where < end for start, end in reparsing)
+            pieces.append(_QuotedPlaceholder(placeholder, states[where], reparsed))
         last = match.end()
     if last < len(command):
         pieces.append(command[last:])
@@ -545,7 +552,7 @@ def _fill_command(part: _ShellPiece, values: _Values, kind: ShellKind) -> str:
             chunks.append(piece.placeholder.literal)
             continue
         try:
-            chunks.append(quote_into(value, piece.states, kind))
+            chunks.append(quote_into(value, piece.states, kind, reparsed=piece.reparsed))
         except UnsafeValueError as error:
             template = "".join(
                 p if isinstance(p, str) else p.placeholder.literal for p in part.pieces

@@ -40,6 +40,7 @@ __all__ = [
     "UnsafeValueError",
     "quote_into",
     "quote_states",
+    "reparsing_spans",
     "resolve_shell",
     "run_shell_command",
     "simple_commands",
@@ -347,7 +348,9 @@ class UnsafeValueError(ValueError):
     """A value that no quoting makes safe where it would land (bash evaluating contexts)."""
 
 
-def quote_into(value: str, states: tuple[str, ...], kind: ShellKind = "bash") -> str:
+def quote_into(
+    value: str, states: tuple[str, ...], kind: ShellKind = "bash", *, reparsed: bool = False
+) -> str:
     """``value`` written so that the shell reads it literally at a place in ``states``.
 
     ``states`` is the lexer stack at the placeholder (from :func:`quote_states`). An empty
@@ -356,6 +359,11 @@ def quote_into(value: str, states: tuple[str, ...], kind: ShellKind = "bash") ->
     them, so a wrong guess about the context can only leave quote characters in the
     value, never start a command.
     """
+    if reparsed and value and not _SAFE_WORD.fullmatch(value):
+        raise UnsafeValueError(
+            "only a plain word (letters, digits, @%+=:,./-_) can be passed to a command "
+            "that parses its arguments again as shell code (eval, ssh, sh -c...)"
+        )
     if kind == "powershell":
         return _quote_powershell(value, states[-1])
     evaluating = _EVALUATING.intersection(states)
@@ -420,8 +428,12 @@ def simple_commands(command: str) -> list[tuple[str, str]]:
     Returns ``(operator_before, text)`` pairs (the first operator is ``""``); operators
     inside quotes, ``$(...)``, backticks and comments do not split.
     """
+    return [(op, command[start:end].strip()) for op, start, end in _command_spans(command)]
+
+
+def _command_spans(command: str) -> list[tuple[str, int, int]]:
     states = _bash_states(command)
-    parts: list[tuple[str, str]] = []
+    parts: list[tuple[str, int, int]] = []
     start = 0
     operator = ""
     i = 0
@@ -431,16 +443,44 @@ def simple_commands(command: str) -> list[tuple[str, str]]:
         if op is None:
             i += 1
             continue
-        text = command[start:i].strip()
-        if text:
-            parts.append((operator, text))
+        if command[start:i].strip():
+            parts.append((operator, start, i))
         operator = "|" if op == "|&" else op
         i += len(op)
         start = i
-    text = command[start:].strip()
-    if text:
-        parts.append((operator, text))
+    if command[start:].strip():
+        parts.append((operator, start, n))
     return parts
+
+
+_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "pwsh", "powershell"})
+_REPARSERS = frozenset({"eval", "ssh", "source", "."})
+
+
+def reparsing_spans(command: str) -> list[tuple[int, int]]:
+    """Spans of the simple commands that parse some argument again as shell code.
+
+    ``eval``, ``ssh`` (the remote shell parses the command), ``source``, and a shell run
+    with ``-c`` (``sh -c``, ``sudo bash -lc``, ``xargs sh -c``): quoting a value for this
+    shell does not protect it from the next one, so a value is only put there when it is
+    a plain word (:func:`quote_into` with ``reparsed=True``). A heuristic: it looks at the
+    words, including those of substitutions, not at what programs do.
+    """
+    spans: list[tuple[int, int]] = []
+    for _, start, end in _command_spans(command):
+        try:
+            words = shlex.split(command[start:end], comments=True)
+        except ValueError:
+            words = command[start:end].split()
+        names = [w.lstrip("$(`").rsplit("/", 1)[-1] for w in words]
+        for index, name in enumerate(names):
+            if name in _REPARSERS or (
+                name in _SHELLS
+                and any(re.fullmatch(r"-[A-Za-z]*c[A-Za-z]*", w) for w in words[index + 1 :])
+            ):
+                spans.append((start, end))
+                break
+    return spans
 
 
 def _operator_at(command: str, i: int) -> str | None:
