@@ -593,3 +593,11 @@ def test_engine_defaults_use_the_process_directory() -> None:
     rules = PermissionEngine()
     assert rules.cwd == str(Path.cwd())
     assert rules.home == str(Path.home())
+
+
+def test_quoting_does_not_hide_a_command_from_a_deny_rule() -> None:
+    rules = engine(rule("Bash"), rule("Bash(rm -rf *)", "deny"), rule("Bash(git push:*)", "ask"))
+    for command in ('r"m" -rf /', "'rm' '-rf' /", "\\rm -rf /", "ls; 'rm' -rf x"):
+        assert rules.check_shell(command).behavior == "deny", command
+    assert rules.check_shell("g'i't push").behavior == "ask"
+    assert rules.check_shell("echo 'rm -rf /'").behavior == "allow"

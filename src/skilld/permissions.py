@@ -22,7 +22,8 @@ Grammar
       the wrappers ``timeout``, ``time``, ``nice``, ``nohup`` and ``stdbuf``; a leading
       variable assignment is dropped when the variable is harmless (``NODE_ENV=test``)
       for allow rules and always for deny and ask rules, so ``FOO=1 rm -rf x`` is still
-      caught by ``Bash(rm *)``. A command this module cannot analyse (``case``, a
+      caught by ``Bash(rm *)``; deny and ask rules also see the command with its quoting
+      removed, so ``r"m" -rf x`` is caught too. A command this module cannot analyse (``case``, a
       function definition, an unterminated quote) is never auto-allowed by a pattern.
     * ``Read(path)``, ``Edit(path)``, ``Write(path)``: gitignore-style patterns.
       ``//abs/path`` is absolute, ``~/path`` is under the home directory, ``/path`` is
@@ -63,6 +64,7 @@ import dataclasses
 import os
 import posixpath
 import re
+import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -320,6 +322,16 @@ class _Simple:
 
 class _Unanalysable(Exception):
     pass
+
+
+def _dequoted(text: str) -> str | None:
+    """``text`` with shell quoting and escapes removed (None when it does not split)."""
+    if not any(c in text for c in "'\"\\"):
+        return None
+    try:
+        return " ".join(shlex.split(text))
+    except ValueError:
+        return None
 
 
 def split_shell_command(command: str) -> list[str] | None:
@@ -644,9 +656,10 @@ def _normalise(segment: str) -> _Simple | None:
     allow_indices = _strip_prefixes(words, kept, all_assignments=False)
     if not allow_indices:
         return None  # only harmless assignments: runs nothing
-    return _Simple(
-        text_from(allow_indices), text_from(_strip_prefixes(words, kept, all_assignments=True))
-    )
+    allow_text = text_from(allow_indices)
+    if not allow_text:
+        return None  # only characters Python counts as blank (\x1c-\x1f): nothing to run
+    return _Simple(allow_text, text_from(_strip_prefixes(words, kept, all_assignments=True)))
 
 
 def _strip_prefixes(words: list[str], indices: list[int], *, all_assignments: bool) -> list[int]:
@@ -795,7 +808,7 @@ class ShellPermissionChecker(Protocol):
     """What the inline-shell runner needs from a permission engine."""
 
     def check_shell(
-        self, command: str, *, extra_allow: Sequence[str] = ()
+        self, command: str, *, extra_allow: Sequence[str] = (), tool: str = "Bash"
     ) -> PermissionDecision: ...
 
 
@@ -1053,6 +1066,10 @@ class PermissionEngine:
         if simples is not None:
             deny_texts.update(s.deny_text for s in simples if s.deny_text)
             deny_texts.update(s.allow_text for s in simples)
+            # quoting cannot hide a command from a deny rule: 'r"m" -rf' is rm -rf
+            deny_texts.update(
+                plain for t in list(deny_texts) if (plain := _dequoted(t)) is not None
+            )
         for behavior in ("deny", "ask"):
             for rule in rules:
                 if rule.behavior != behavior or not rule.covers_tool(tool):
