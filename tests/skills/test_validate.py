@@ -171,7 +171,7 @@ def test_spec_metadata_is_a_map_of_strings(tmp_path: Path) -> None:
     diagnostics = check(
         tmp_path, CLEAN_SPEC + "\nmetadata:\n  v: 1.0\n  ok: 'x'\n  l: [a]", "spec", folder="pdf"
     )
-    assert found(diagnostics) == [("error", "metadata", 4), ("error", "metadata", 4)]
+    assert found(diagnostics) == [("error", "metadata", 5), ("error", "metadata", 7)]
     assert diagnostics[0].fix == 'quote it: v: "1.0"'
     assert "metadata.l" in diagnostics[1].message
     listed = check(tmp_path, CLEAN_SPEC + "\nmetadata: [a]", "spec", folder="pdf")
@@ -423,9 +423,9 @@ def hooks(tmp_path: Path, text: str) -> list[tuple[str, str | None, int | None]]
 def test_hooks_must_be_a_map_of_known_events(tmp_path: Path) -> None:
     assert found(check(tmp_path, "description: d\nhooks: [a]")) == [("error", "hooks", 3)]
     (diagnostic,) = check(tmp_path, "description: d\nhooks:\n  PreTool: []")
-    assert "'PreTool' is not a hook event" in diagnostic.message
+    assert "hooks.PreTool is not a hook event" in diagnostic.message
     assert diagnostic.fix == "write PreToolUse"
-    assert diagnostic.line == 3
+    assert diagnostic.line == 4
 
 
 @pytest.mark.parametrize(
@@ -444,10 +444,10 @@ def test_hooks_must_be_a_map_of_known_events(tmp_path: Path) -> None:
             "  PreToolUse: [{hooks: [{type: shell, command: x}]}]",
             "one of command, prompt, agent, http",
         ),
-        ("  PreToolUse: [{hooks: [{type: command}]}]", "type command needs command"),
-        ("  Stop: [{hooks: [{type: prompt}]}]", "type prompt needs prompt"),
-        ("  Stop: [{hooks: [{type: agent, prompt: ''}]}]", "type agent needs prompt"),
-        ("  Stop: [{hooks: [{type: http}]}]", "type http needs url"),
+        ("  PreToolUse: [{hooks: [{type: command}]}]", "type command, which needs command"),
+        ("  Stop: [{hooks: [{type: prompt}]}]", "type prompt, which needs prompt"),
+        ("  Stop: [{hooks: [{type: agent, prompt: ''}]}]", "type agent, which needs prompt"),
+        ("  Stop: [{hooks: [{type: http}]}]", "type http, which needs url"),
         (
             "  Stop: [{hooks: [{type: command, command: x, timeout: 0}]}]",
             "timeout must be a positive",
@@ -474,7 +474,7 @@ def test_hook_structure_errors(tmp_path: Path, text: str, message: str) -> None:
     (finding,) = hooks(tmp_path, text)
     assert finding[0] == "error"
     assert message in finding[1]
-    assert finding[2] == 3  # located at the hooks key
+    assert finding[2] == 4  # flow style: everything is on the event's line
 
 
 @pytest.mark.parametrize(
@@ -498,6 +498,34 @@ def test_hook_structure_warnings(tmp_path: Path, text: str, message: str) -> Non
     (finding,) = hooks(tmp_path, text)
     assert finding[0] == "warning"
     assert message in finding[1]
+
+
+def test_hook_findings_point_at_the_nested_line(tmp_path: Path) -> None:
+    text = (
+        "  PreToolUse:\n"
+        "    - matcher: Bash\n"
+        "      hooks:\n"
+        "        - type: command\n"
+        "          command: ok\n"
+        "        - type: command\n"
+        "          command: x\n"
+        "          timeout: soon\n"
+        "  Stop:\n"
+        "    - matcher: Bash\n"
+        "      hooks: [{type: command, command: y}]\n"
+    )
+    assert hooks(tmp_path, text) == [
+        (
+            "error",
+            "hooks.PreToolUse[0].hooks[1].timeout must be a positive number of seconds, not 'soon'",
+            11,
+        ),
+        (
+            "warning",
+            "hooks.Stop[0].matcher is ignored: Stop hooks take no matcher, every hook runs",
+            13,
+        ),
+    ]
 
 
 def test_every_claude_code_hook_event_is_accepted(tmp_path: Path) -> None:

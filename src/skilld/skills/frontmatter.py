@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -137,6 +137,38 @@ class ParsedDocument:
         if found is None:
             return None
         return self.raw_frontmatter.count("\n", 0, found.start()) + 2
+
+    def line_of_path(self, trail: Sequence[str | int]) -> int | None:
+        """The file line of a nested value: ``("hooks", "Stop", 0, "hooks")``.
+
+        Composes the frontmatter again (only when a finding needs a line); stops at the
+        deepest step it can find, and falls back to the top-level key's line.
+        """
+        if not trail:
+            return None
+        try:
+            node = yaml.compose(self.raw_frontmatter, Loader=_Loader)
+        except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+            node = None
+        line: int | None = None
+        for step in trail:
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
+                        line, node = key_node.start_mark.line, value_node
+                        break
+                else:
+                    break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+                if not 0 <= step < len(node.value):
+                    break
+                node = node.value[step]
+                line = node.start_mark.line
+            else:
+                break
+        if line is None:
+            return self.line_of(str(trail[0]))
+        return line + 2
 
     def raw_value(self, key: str) -> str | None:
         """The text written after ``key:`` on its line, without a trailing comment.

@@ -53,6 +53,7 @@ class Profile(StrEnum):
 
 
 FileKind = Literal["skill", "command", "path"]
+_Trail = tuple[str | int, ...]
 
 SPEC_KEYS = frozenset(
     {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
@@ -500,6 +501,19 @@ class _Check:
         )
         return None
 
+    def nested(
+        self,
+        level: DiagnosticLevel,
+        trail: _Trail,
+        message: str,
+        fix: str,
+        *,
+        name: str | None = None,
+    ) -> None:
+        """A finding inside a structured value, at the line of ``trail``'s last step."""
+        line = self.document.line_of_path(trail)
+        self.add(level, str(trail[0]), f"{name or _dotted(trail)} {message}", fix, line=line)
+
     def name_list(self, key: str, split: Callable[[str], list[str]]) -> list[str] | None:
         """A string (split by ``split``) or a YAML list of strings; a finding otherwise."""
         value = self.meta.get(key)
@@ -623,10 +637,10 @@ def _check_spec(check: _Check, directory: Path | None) -> None:
                 if isinstance(value, str):
                     continue
                 scalar = isinstance(value, bool | int | float)
-                check.add(
+                check.nested(
                     "error",
-                    "metadata",
-                    f"metadata.{key} must be a string, not {_type_name(value)}",
+                    ("metadata", str(key)),
+                    f"must be a string, not {_type_name(value)}",
                     f'quote it: {key}: "{_scalar_text(value)}"'
                     if scalar
                     else "write it as one string, or move it into the body",
@@ -923,135 +937,155 @@ def _check_paths(check: _Check) -> None:
             )
 
 
+_HOOKS_FORMAT = (
+    "see the hooks format: EVENT: [{matcher: ..., hooks: [{type: command, command: ...}]}]"
+)
+
+
 def _check_hooks(check: _Check, hooks: Any) -> None:
-    fix = "see the hooks format: EVENT: [{matcher: ..., hooks: [{type: command, command: ...}]}]"
+    """``hooks`` as Claude Code defines them: event -> [{matcher?, hooks: [handler]}]."""
     if not isinstance(hooks, Mapping):
-        check.add("error", "hooks", f"must be a map of event names, not {_type_name(hooks)}", fix)
+        check.add(
+            "error",
+            "hooks",
+            f"must be a map of event names, not {_type_name(hooks)}",
+            _HOOKS_FORMAT,
+        )
         return
     for event, matchers in hooks.items():
-        where = f"hooks.{event}"
+        trail: _Trail = ("hooks", str(event))
         if event not in HOOK_EVENTS:
             suggestion = _closest(str(event), sorted(HOOK_EVENTS))
-            check.add(
+            check.nested(
                 "error",
-                "hooks",
-                f"{event!r} is not a hook event; Claude Code drops the skill's hooks",
+                trail,
+                "is not a hook event; Claude Code drops the skill's hooks",
                 f"write {suggestion}" if suggestion else "use an event name such as PreToolUse",
             )
             continue
         if not isinstance(matchers, list):
-            check.add(
+            check.nested(
                 "error",
-                "hooks",
-                f"{where} must be a list of matcher entries, not {_type_name(matchers)}",
-                fix,
+                trail,
+                f"must be a list of matcher entries, not {_type_name(matchers)}",
+                _HOOKS_FORMAT,
             )
             continue
         for i, entry in enumerate(matchers):
-            _check_matcher_entry(check, str(event), f"{where}[{i}]", entry, fix)
+            _check_matcher_entry(check, str(event), (*trail, i), entry)
 
 
-def _check_matcher_entry(check: _Check, event: str, where: str, entry: Any, fix: str) -> None:
+def _check_matcher_entry(check: _Check, event: str, trail: _Trail, entry: Any) -> None:
     if not isinstance(entry, Mapping):
-        check.add("error", "hooks", f"{where} must be a map, not {_type_name(entry)}", fix)
+        check.nested("error", trail, f"must be a map, not {_type_name(entry)}", _HOOKS_FORMAT)
         return
     for key in entry:
         if key not in ("matcher", "hooks"):
-            check.add(
+            check.nested(
                 "warning",
-                "hooks",
-                f"{where}.{key} is not a key of a matcher entry; it is ignored",
+                (*trail, str(key)),
+                "is not a key of a matcher entry; it is ignored",
                 "a matcher entry holds only matcher and hooks",
             )
     matcher = entry.get("matcher")
     if matcher is not None:
         if not isinstance(matcher, str):
-            check.add(
+            check.nested(
                 "error",
-                "hooks",
-                f"{where}.matcher must be text, not {_type_name(matcher)}",
+                (*trail, "matcher"),
+                f"must be text, not {_type_name(matcher)}",
                 'quote it: matcher: "Bash"',
             )
         elif event in _EVENTS_WITHOUT_MATCHER and matcher not in ("", "*"):
-            check.add(
+            check.nested(
                 "warning",
-                "hooks",
-                f"{event} hooks take no matcher; {matcher!r} is ignored and every hook runs",
+                (*trail, "matcher"),
+                f"is ignored: {event} hooks take no matcher, every hook runs",
                 "remove the matcher",
             )
     handlers = entry.get("hooks")
     if not isinstance(handlers, list) or not handlers:
-        check.add(
+        check.nested(
             "error",
-            "hooks",
-            f"{where}.hooks must be a non-empty list of hooks"
+            (*trail, "hooks") if handlers is not None else trail,
+            "must be a non-empty list of hooks"
             + ("" if handlers is None else f", not {_type_name(handlers)}"),
             "add hooks: [{type: command, command: ...}]",
+            name=f"{_dotted(trail)}.hooks",
         )
         return
     for j, handler in enumerate(handlers):
-        _check_handler(check, f"{where}.hooks[{j}]", handler, fix)
+        _check_handler(check, (*trail, "hooks", j), handler)
 
 
-def _check_handler(check: _Check, where: str, handler: Any, fix: str) -> None:
+def _check_handler(check: _Check, trail: _Trail, handler: Any) -> None:
     if not isinstance(handler, Mapping):
-        check.add("error", "hooks", f"{where} must be a map, not {_type_name(handler)}", fix)
+        check.nested("error", trail, f"must be a map, not {_type_name(handler)}", _HOOKS_FORMAT)
         return
     kind = handler.get("type")
     if kind not in _HOOK_TYPES:
-        check.add(
+        check.nested(
             "error",
-            "hooks",
-            f"{where}.type is {kind!r}; it must be one of {', '.join(_HOOK_TYPES)}",
+            (*trail, "type") if "type" in handler else trail,
+            f"is {kind!r}; it must be one of {', '.join(_HOOK_TYPES)}",
             "write type: command",
+            name=f"{_dotted(trail)}.type",
         )
         return
     required = _HOOK_TYPES[kind]
     value = handler.get(required)
     if not isinstance(value, str) or not value.strip():
-        check.add(
+        check.nested(
             "error",
-            "hooks",
-            f"{where}: a hook of type {kind} needs {required}",
+            trail,
+            f"is a hook of type {kind}, which needs {required}",
             f"add {required}: ...",
         )
     for key in handler:
         if key not in _HOOK_KEYS[kind]:
-            check.add(
+            check.nested(
                 "warning",
-                "hooks",
-                f"{where}.{key} is not a key of a hook of type {kind}; it is ignored",
+                (*trail, str(key)),
+                f"is not a key of a hook of type {kind}; it is ignored",
                 f"a hook of type {kind} takes {', '.join(sorted(_HOOK_KEYS[kind]))}",
             )
     timeout = handler.get("timeout")
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
     ):
-        check.add(
+        check.nested(
             "error",
-            "hooks",
-            f"{where}.timeout must be a positive number of seconds, not {timeout!r}",
+            (*trail, "timeout"),
+            f"must be a positive number of seconds, not {timeout!r}",
             "write timeout: 30",
         )
     for flag in ("once", "async"):
         if flag in handler and not isinstance(handler[flag], bool):
-            check.add(
+            check.nested(
                 "error",
-                "hooks",
-                f"{where}.{flag} must be true or false, not {handler[flag]!r}",
+                (*trail, flag),
+                f"must be true or false, not {handler[flag]!r}",
                 f"write {flag}: true",
             )
     for text_key in ("statusMessage", "model", "shell"):
         if text_key in handler and not isinstance(handler[text_key], str):
-            check.add(
+            check.nested(
                 "error",
-                "hooks",
-                f"{where}.{text_key} must be text, not {_type_name(handler[text_key])}",
+                (*trail, text_key),
+                f"must be text, not {_type_name(handler[text_key])}",
                 f'quote it: {text_key}: "..."',
             )
 
 
 # --------------------------------------------------------------------------- small helpers
+
+
+def _dotted(trail: _Trail) -> str:
+    """("hooks", "Stop", 0, "hooks", 1) -> "hooks.Stop[0].hooks[1]"."""
+    text = ""
+    for step in trail:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text
 
 
 def _type_name(value: Any) -> str:
