@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skilld.skills.expansion import ExpansionContext, expand_skill_sync
+from skilld.skills.expansion import ExpansionContext, expand_skill_sync, split_arguments
 from skilld.skills.loader import skill_from_text
 from skilld.skills.model import LoadedFrom, Source
 from skilld.skills.shell import UnsafeValueError, quote_into, quote_states, reparsing_spans
@@ -130,3 +130,17 @@ def test_no_argument_can_inject_through_an_expansion(value: str, tmp_path: Path)
     result = expand_skill_sync(skill, arguments, context=context)
     assert not (tmp_path / "PWNED").exists()
     assert result.text == f"A: {value.rstrip(chr(10))}\nB: [{value}]\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from(list("ab é'\"\\\t\n\r\x0b\u00a0\u3000#;$")), max_size=12)
+)
+def test_split_arguments_is_shell_style(text: str) -> None:
+    try:
+        expected = shlex.split(text)
+    except ValueError:
+        expected = text.split()  # unclosed quote: whitespace split, as Claude Code falls back
+    if not text.strip():
+        expected = []  # blank arguments (any Unicode space) are none, as in Claude Code
+    assert split_arguments(text) == expected

@@ -214,6 +214,9 @@ class Expansion:
 
 # --------------------------------------------------------------------------- arguments
 
+_SHLEX_SPACE = re.compile(r"[ \t\r\n]+")
+_PLAIN_ARGUMENTS = re.compile(r"[^'\"\\\s]*(?:[ \t\r\n]+[^'\"\\\s]*)*", re.ASCII)
+
 
 def split_arguments(arguments: str) -> list[str]:
     """Shell-style words: ``'"hello world" second'`` → ``["hello world", "second"]``.
@@ -223,6 +226,9 @@ def split_arguments(arguments: str) -> list[str]:
     """
     if not arguments.strip():
         return []
+    if _PLAIN_ARGUMENTS.fullmatch(arguments):
+        # No quotes or escapes: what shlex would give (it splits on these four), faster.
+        return _SHLEX_SPACE.split(arguments.strip(" \t\r\n"))
     try:
         return shlex.split(arguments)
     except ValueError:
