@@ -28,6 +28,12 @@ Where skilld is stricter than Claude Code:
   plain words reach commands that parse their arguments again (``eval``, ``ssh``,
   ``sh -c``).
 
+Commands run one after another, after every one was allowed, in the session's working
+directory with the skill's ``shell`` (:mod:`skilld.skills.shell`); each one's output, its
+trailing newlines removed, replaces its pattern. A command that fails (exit 1 of ``grep``,
+``diff``, ``test``... is an answer, not a failure), times out or cannot start aborts the
+expansion with :class:`ShellCommandError`.
+
 Skills loaded from MCP never run shell: their patterns stay in the text as written
 (Claude Code does the same). With the disable-shell policy every pattern becomes
 ``[shell command execution disabled by policy]``, except in managed and bundled skills.
