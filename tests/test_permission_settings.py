@@ -10,7 +10,9 @@ import pytest
 
 from skilld.exceptions import ConfigurationError, PermissionRuleError
 from skilld.permission_settings import (
+    ListingSettings,
     caller_rules,
+    load_listing_settings,
     load_permission_engine,
     load_skill_overrides,
     read_settings_files,
@@ -263,3 +265,34 @@ def test_defaults_come_from_the_environment(
     engine = load_permission_engine()
     assert [r.source for r in engine.rules] == [RuleSource.USER]
     assert engine.cwd == str(tmp_path)
+
+
+def test_listing_settings(env: tuple[Path, Settings]) -> None:
+    project, settings = env
+    paths = files(project, settings)
+    assert load_listing_settings(project, settings=settings) == ListingSettings({}, 0.01, 1536)
+    write(paths["user"], {"skillListingBudgetFraction": 0.05, "skillListingMaxDescChars": 100})
+    write(paths["project"], {"skillListingMaxDescChars": 300, "skillOverrides": {"a": "off"}})
+    assert load_listing_settings(project, settings=settings) == ListingSettings(
+        {"a": "off"}, 0.05, 300
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"skillListingBudgetFraction": 0}, "'skillListingBudgetFraction' must be a number in"),
+        ({"skillListingBudgetFraction": "1%"}, "'skillListingBudgetFraction' must be a number"),
+        ({"skillListingBudgetFraction": True}, "'skillListingBudgetFraction' must be a number"),
+        ({"skillListingMaxDescChars": 0}, "'skillListingMaxDescChars' must be a whole number"),
+        ({"skillListingMaxDescChars": 2.5}, "'skillListingMaxDescChars' must be a whole number"),
+    ],
+)
+def test_bad_listing_settings_name_the_file(
+    env: tuple[Path, Settings], data: dict[str, Any], message: str
+) -> None:
+    project, settings = env
+    path = write(files(project, settings)["local"], data)
+    with pytest.raises(ConfigurationError) as caught:
+        load_listing_settings(project, settings=settings)
+    assert str(caught.value).startswith(f"{path}: {message}")

@@ -20,8 +20,10 @@ that does not parse raises an error naming the file (and the list and index of t
 rule): a permission file that cannot be read is never silently skipped, because a skipped
 deny rule would allow what its author forbade.
 
-The same files carry ``skillOverrides`` (how each skill appears in the listing), read
-by :func:`load_skill_overrides` with the same precedence.
+The same files carry the listing's settings, read by :func:`load_listing_settings` with
+the same precedence: ``skillOverrides`` (how each skill appears), merged name by name,
+``skillListingBudgetFraction`` (share of the context window, default 0.01) and
+``skillListingMaxDescChars`` (cap on one entry, default 1,536), the highest file winning.
 """
 
 from __future__ import annotations
@@ -41,11 +43,14 @@ from skilld.permissions import (
     RuleSource,
 )
 from skilld.settings import Settings
+from skilld.skills.listing import DEFAULT_CONTEXT_FRACTION, MAX_ENTRY_CHARS
 
 __all__ = [
     "MANAGED_SETTINGS_FILE",
+    "ListingSettings",
     "SettingsFile",
     "caller_rules",
+    "load_listing_settings",
     "load_permission_engine",
     "load_skill_overrides",
     "read_settings_files",
@@ -239,8 +244,12 @@ def load_skill_overrides(
     cwd: str | os.PathLike[str] | None = None, *, settings: Settings | None = None
 ) -> dict[str, str]:
     """``skillOverrides`` merged from the settings files, the higher source winning."""
+    return _merge_overrides(read_settings_files(cwd, settings=settings))
+
+
+def _merge_overrides(files: Sequence[SettingsFile]) -> dict[str, str]:
     merged: dict[str, str] = {}
-    for file in reversed(read_settings_files(cwd, settings=settings)):
+    for file in reversed(files):
         overrides = file.data.get("skillOverrides")
         if overrides is None:
             continue
@@ -253,3 +262,39 @@ def load_skill_overrides(
             )
         merged.update(overrides)
     return merged
+
+
+@dataclass(frozen=True, slots=True)
+class ListingSettings:
+    """What the settings files say about the skill listing (defaults when they are silent)."""
+
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    fraction: float = DEFAULT_CONTEXT_FRACTION
+    max_entry_chars: int = MAX_ENTRY_CHARS
+
+
+def load_listing_settings(
+    cwd: str | os.PathLike[str] | None = None, *, settings: Settings | None = None
+) -> ListingSettings:
+    """``skillOverrides``, ``skillListingBudgetFraction`` and ``skillListingMaxDescChars``."""
+    files = read_settings_files(cwd, settings=settings)
+    fraction = DEFAULT_CONTEXT_FRACTION
+    max_chars = MAX_ENTRY_CHARS
+    for file in reversed(files):  # lowest precedence first, so higher files win
+        value = file.data.get("skillListingBudgetFraction")
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+                raise ConfigurationError(
+                    f"{file.path}: 'skillListingBudgetFraction' must be a number in (0, 1], "
+                    f"not {value!r}"
+                )
+            fraction = float(value)
+        value = file.data.get("skillListingMaxDescChars")
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(
+                    f"{file.path}: 'skillListingMaxDescChars' must be a whole number >= 1, "
+                    f"not {value!r}"
+                )
+            max_chars = value
+    return ListingSettings(_merge_overrides(files), fraction, max_chars)

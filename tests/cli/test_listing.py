@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from skilld.cli import app
@@ -146,3 +147,38 @@ def test_over_budget_warns(tmp_path: Path) -> None:
 def test_empty_listing_prints_nothing(tmp_path: Path) -> None:
     result = runner.invoke(app, ["listing", "--cwd", str(tmp_path)])
     assert (result.exit_code, result.stdout) == (0, "")
+
+
+def test_listing_settings_from_the_settings_files(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / ".claude" / "settings.json").write_text(
+        json.dumps({"skillListingMaxDescChars": 10, "skillListingBudgetFraction": 0.5}),
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["listing", "--cwd", str(root), "--json"])
+    data = json.loads(result.stdout)
+    assert data["text"] == "- alpha: aaaaaaaaa…\n- beta: Beta & <f…"
+    assert not any(entry["truncated"] for entry in data["entries"])
+    window = json.loads(
+        runner.invoke(
+            app, ["listing", "--cwd", str(root), "--json", "--context-window", "100"]
+        ).stdout
+    )
+    assert window["budget"] == 200
+
+
+def test_budget_from_claude_codes_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path)
+    monkeypatch.setenv("SLASH_COMMAND_TOOL_CHAR_BUDGET", "40")
+    data = json.loads(runner.invoke(app, ["listing", "--cwd", str(root), "--json"]).stdout)
+    assert data["budget"] == 40
+    explicit = runner.invoke(app, ["listing", "--cwd", str(root), "--json", "--budget-chars", "9"])
+    assert json.loads(explicit.stdout)["budget"] == 9
+    monkeypatch.setenv("SLASH_COMMAND_TOOL_CHAR_BUDGET", "lots")
+    bad = runner.invoke(app, ["listing", "--cwd", str(root)])
+    assert bad.exit_code == 2
+    assert bad.stderr == (
+        "error: SLASH_COMMAND_TOOL_CHAR_BUDGET must be a positive whole number, not 'lots'\n"
+    )

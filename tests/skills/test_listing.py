@@ -140,6 +140,14 @@ def test_entry_is_capped_at_1536_characters() -> None:
     assert description == "d" * 1500 + " - " + "w" * 32 + "…"
 
 
+def test_entry_cap_is_configurable() -> None:
+    listing = build_listing([mk("a", "abcdefghij")], max_entry_chars=5)
+    assert listing.text() == "- a: abcd…"
+    assert not listing.entries[0].truncated  # capped, not cut for the budget
+    with pytest.raises(ConfigurationError, match="the entry cap must be >= 1, not 0"):
+        build_listing([], max_entry_chars=0)
+
+
 def test_conditional_skills_wait_for_activation(tmp_path: Path) -> None:
     clear_caches(activations=True)
     root = tmp_path / ".claude" / "skills"

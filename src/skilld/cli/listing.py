@@ -1,7 +1,10 @@
 """``skilld listing``: the skill catalogue a system prompt would carry.
 
 Prints the listing of the working directory's active, model-invocable skills within the
-budget, honouring ``skillOverrides`` from the settings files. ``--json`` prints
+budget, honouring ``skillOverrides``, ``skillListingBudgetFraction`` and
+``skillListingMaxDescChars`` from the settings files. With neither ``--context-window`` nor
+``--budget-chars``, ``SLASH_COMMAND_TOOL_CHAR_BUDGET`` (as in Claude Code) or else 8,000
+characters is the budget. ``--json`` prints
 ``{"budget", "width", "over_budget", "text", "entries": [{"name", "description",
 "location", "bundled", "truncated"}]}`` (a stable contract; ``text`` is in the
 ``--format`` asked for).
@@ -10,6 +13,7 @@ budget, honouring ``skillOverrides`` from the settings files. ``--json`` prints
 from __future__ import annotations
 
 import json
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +21,7 @@ from typing import Annotated
 import typer
 
 from skilld.exceptions import ConfigurationError
-from skilld.permission_settings import load_skill_overrides
+from skilld.permission_settings import load_listing_settings
 from skilld.settings import Settings
 from skilld.skills.listing import listing_for_registry
 from skilld.skills.registry import SkillRegistry
@@ -68,8 +72,10 @@ def listing(
             "give --context-window or --budget-chars, not both", param_hint="--budget-chars"
         )
     settings = Settings.from_env()
+    if budget_chars is None and context_window is None:
+        budget_chars = _budget_from_env()
     try:
-        overrides = load_skill_overrides(cwd, settings=settings)
+        options = load_listing_settings(cwd, settings=settings)
         registry = SkillRegistry(
             cwd, add_dirs=add_dir or (), plugin_dirs=plugin_dir or (), settings=settings
         )
@@ -77,7 +83,9 @@ def listing(
             registry,
             context_window=context_window,
             budget_chars=budget_chars,
-            overrides=overrides,
+            fraction=options.fraction,
+            overrides=options.overrides,
+            max_entry_chars=options.max_entry_chars,
         )
     except ConfigurationError as error:
         typer.echo(f"error: {error}", err=True)
@@ -110,6 +118,20 @@ def listing(
         ],
     }
     typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+def _budget_from_env() -> int | None:
+    """Claude Code's ``SLASH_COMMAND_TOOL_CHAR_BUDGET``: a fixed budget when no option is given."""
+    value = os.environ.get("SLASH_COMMAND_TOOL_CHAR_BUDGET", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) == 0:
+        typer.echo(
+            f"error: SLASH_COMMAND_TOOL_CHAR_BUDGET must be a positive whole number, not {value!r}",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return int(value)
 
 
 def register(app: typer.Typer) -> None:

@@ -174,7 +174,9 @@ def listed_skills(
 
 
 @lru_cache(maxsize=1 << 16)
-def _entry(description: str, when_to_use: str | None) -> tuple[str, int]:
+def _entry(
+    description: str, when_to_use: str | None, max_chars: int = MAX_ENTRY_CHARS
+) -> tuple[str, int]:
     """An entry's one-line text and its width, memoized: a listing is rebuilt every turn
     from the same skills, and the strings' hashes are cached by Python already."""
     text = f"{description} - {when_to_use}" if when_to_use else description
@@ -182,8 +184,8 @@ def _entry(description: str, when_to_use: str | None) -> tuple[str, int]:
     if not text.isascii() or "  " in text or "\n" in text or "\t" in text or "\r" in text:
         text = _WHITESPACE.sub(" ", text)
     text = text.strip()
-    if len(text) > MAX_ENTRY_CHARS:
-        text = text[: MAX_ENTRY_CHARS - 1] + ELLIPSIS
+    if len(text) > max_chars:
+        text = text[: max_chars - 1] + ELLIPSIS
     return text, display_width(text)
 
 
@@ -251,6 +253,7 @@ def build_listing(
     fraction: float = DEFAULT_CONTEXT_FRACTION,
     overrides: Mapping[str, str] | None = None,
     invocations: Mapping[str, int] | None = None,
+    max_entry_chars: int = MAX_ENTRY_CHARS,
 ) -> Listing:
     """Build the catalogue of ``skills`` within the budget (the rules in the module doc).
 
@@ -262,14 +265,18 @@ def build_listing(
         overrides: per-skill listing overrides (``skillOverrides``).
         invocations: how often each skill was invoked; the least-invoked lose their
             descriptions first when the listing overflows.
+        max_entry_chars: the cap on one entry's text (Claude Code's
+            ``skillListingMaxDescChars``).
     """
+    if max_entry_chars < 1:
+        raise ConfigurationError(f"the entry cap must be >= 1, not {max_entry_chars}")
     budget = char_budget(
         context_window=context_window, budget_chars=budget_chars, fraction=fraction
     )
     chosen = listed_skills(skills, overrides=overrides)
     names = [skill.name for skill, _ in chosen]
     entries_info = [
-        (None, 0) if name_only else _entry(skill.description, skill.when_to_use)
+        (None, 0) if name_only else _entry(skill.description, skill.when_to_use, max_entry_chars)
         for skill, name_only in chosen
     ]
     texts: list[str | None] = [text for text, _ in entries_info]
@@ -380,6 +387,7 @@ def listing_for_registry(
     fraction: float = DEFAULT_CONTEXT_FRACTION,
     overrides: Mapping[str, str] | None = None,
     invocations: Mapping[str, int] | None = None,
+    max_entry_chars: int = MAX_ENTRY_CHARS,
 ) -> Listing:
     """The listing of a registry's active skills (held-back conditional skills excluded)."""
     return build_listing(
@@ -389,4 +397,5 @@ def listing_for_registry(
         fraction=fraction,
         overrides=overrides,
         invocations=invocations,
+        max_entry_chars=max_entry_chars,
     )
