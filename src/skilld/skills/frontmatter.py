@@ -249,9 +249,11 @@ def parse_frontmatter(source: str | bytes, *, path: Path | None = None) -> Parse
     body_start = closing.end() + 1 if closing.end() < len(text) else closing.end()
     body = text[body_start:]
     body_line = text.count("\n", 0, body_start) + 1
-    metadata = _parse_yaml(raw, path, diagnostics)
-    if metadata:
-        _report_duplicate_keys(raw, metadata, path, diagnostics)
+    metadata = _parse_simple(raw)
+    if metadata is None:
+        metadata = _parse_yaml(raw, path, diagnostics)
+        if metadata:
+            _report_duplicate_keys(raw, metadata, path, diagnostics)
     return ParsedDocument(metadata, body, True, body_line, tuple(diagnostics), raw)
 
 
@@ -283,9 +285,6 @@ def _report_duplicate_keys(
 def _parse_yaml(raw: str, path: Path | None, diagnostics: list[Diagnostic]) -> dict[str, Any]:
     if not raw.strip():
         return {}
-    simple = _parse_simple(raw)
-    if simple is not None:
-        return simple
     if len(raw.encode("utf-8", "surrogatepass")) > MAX_FRONTMATTER_BYTES:
         diagnostics.append(
             Diagnostic(
@@ -393,6 +392,8 @@ def _parse_simple(raw: str) -> dict[str, Any] | None:
         if entry is None:
             return None
         key, text = entry.groups()
+        if key in result:
+            return None  # YAML's path reports the duplicate
         if not text:
             nested = result[key] = {}
             continue
