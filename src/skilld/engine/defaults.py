@@ -16,6 +16,7 @@ __all__ = [
     "BROKER_FILE",
     "CANCEL_POLL_S",
     "CONCURRENCY",
+    "EXPIRE_EVERY_S",
     "HEARTBEAT_S",
     "IDEMPOTENCY_TTL_S",
     "KEY_PREFIX",
@@ -45,6 +46,7 @@ LEASE_S = 30.0  # a claim's lease; renewed every LEASE_S / 3 while the task runs
 VISIBILITY_TIMEOUT_S = 30.0  # SQLite/memory: a leased message returns after this if not renewed
 HEARTBEAT_S = 5.0  # worker heartbeat period; a worker is gone after 3 missed beats
 CANCEL_POLL_S = 0.25  # how often a worker asks the store about cancellations from elsewhere
+EXPIRE_EVERY_S = 60.0  # each worker sweeps expired results, keys and heartbeats this often
 SHUTDOWN_GRACE_S = 30.0  # SIGTERM: time running tasks get to finish before being handed back
 RESULT_TTL_S = 7 * 24 * 3600.0  # terminal results are kept this long
 IDEMPOTENCY_TTL_S = 24 * 3600.0  # an idempotency key stands for its task this long

@@ -2,9 +2,12 @@
 
 The SQLite broker and store hand their operations (plain functions of a connection) to a
 :class:`SQLiteDB`. Its thread takes every operation waiting in its queue, runs them in one
-``BEGIN IMMEDIATE`` transaction (each in its own savepoint, so one failing operation does
-not undo the others) and commits once. Under load, hundreds of acks, claims and results
-share one commit; with a single caller the latency is one transaction, as before.
+``BEGIN IMMEDIATE`` transaction and commits once; if one of them raises, the batch is
+rolled back and each operation runs again in a transaction of its own, so one failing
+operation never undoes the others. Operations must therefore be safe to run again (they
+read the database and write; they do not mutate Python state). Under load, hundreds of
+acks, claims and results share one commit; with a single caller the latency is one
+transaction.
 
 The file is in WAL mode with ``synchronous=NORMAL``: a committed transaction survives the
 process being killed (``kill -9``); only an operating-system crash or power loss can undo
@@ -30,6 +33,7 @@ __all__ = ["SQLiteDB"]
 T = TypeVar("T")
 
 _Op = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
+_Outcome = tuple[asyncio.Future[Any], asyncio.AbstractEventLoop, Any, BaseException | None]
 
 
 class SQLiteDB:
@@ -114,35 +118,54 @@ class SQLiteDB:
             conn.close()
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
-        outcomes: list[tuple[asyncio.Future[Any], asyncio.AbstractEventLoop, Any, Any]] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for op, future, loop in batch:
-                conn.execute("SAVEPOINT op")
-                try:
-                    value = op(conn)
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO op")
-                    conn.execute("RELEASE op")
-                    outcomes.append((future, loop, None, exc))
-                else:
-                    conn.execute("RELEASE op")
-                    outcomes.append((future, loop, value, None))
-            conn.execute("COMMIT")
-        except Exception as exc:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            error = BackendUnavailableError(f"SQLite transaction on {self.path} failed: {exc}")
-            outcomes = [(future, loop, None, error) for _, future, loop in batch]
-        by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+            outcomes = self._transaction(conn, batch, isolate=False)
+        except _OpFailed:
+            # One operation raised: undo the batch and run each operation in a transaction
+            # of its own, so only the faulty one fails. (Savepoints around every operation
+            # would cost three statements per operation on the hot path.)
+            outcomes = [self._transaction(conn, [item], isolate=True)[0] for item in batch]
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
         for outcome in outcomes:
             by_loop.setdefault(outcome[1], []).append(outcome)
         for loop, items in by_loop.items():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(_deliver, items)
 
+    def _transaction(
+        self, conn: sqlite3.Connection, batch: list[_Op], *, isolate: bool
+    ) -> list[_Outcome]:
+        outcomes: list[_Outcome] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op, future, loop in batch:
+                try:
+                    value = op(conn)
+                except Exception as exc:
+                    if not isolate:
+                        raise _OpFailed from exc
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    return [(future, loop, None, exc)]
+                outcomes.append((future, loop, value, None))
+            conn.execute("COMMIT")
+        except _OpFailed:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        except Exception as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            error = BackendUnavailableError(f"SQLite transaction on {self.path} failed: {exc}")
+            return [(future, loop, None, error) for _, future, loop in batch]
+        return outcomes
 
-def _deliver(items: list[tuple[asyncio.Future[Any], Any, Any, Any]]) -> None:
+
+class _OpFailed(Exception):
+    """An operation of a batch raised (the batch is retried one operation at a time)."""
+
+
+def _deliver(items: list[_Outcome]) -> None:
     for future, _, value, error in items:
         if future.done():
             continue

@@ -158,6 +158,8 @@ class Worker:
         heartbeat_s: heartbeat period (0 turns heartbeats off).
         cancel_poll_s: how often to ask the store about cancellations made elsewhere.
         shutdown_grace_s: how long :meth:`stop` lets running tasks finish.
+        expire_every_s: how often this worker sweeps expired results, keys and
+            heartbeats out of the store (0: never).
         rand / clock: injected randomness (retry jitter) and wall clock.
     """
 
@@ -178,6 +180,7 @@ class Worker:
         heartbeat_s: float = defaults.HEARTBEAT_S,
         cancel_poll_s: float = defaults.CANCEL_POLL_S,
         shutdown_grace_s: float = defaults.SHUTDOWN_GRACE_S,
+        expire_every_s: float = defaults.EXPIRE_EVERY_S,
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -195,6 +198,7 @@ class Worker:
         self.heartbeat_s = heartbeat_s
         self.cancel_poll_s = cancel_poll_s
         self.shutdown_grace_s = shutdown_grace_s
+        self.expire_every_s = expire_every_s
         self.stats = WorkerStats()
         self._rand = rand
         self._clock = clock
@@ -227,6 +231,8 @@ class Worker:
             loops.append(asyncio.create_task(self._cancel_loop(), name="skilld-cancel"))
         if self.heartbeat_s > 0:
             loops.append(asyncio.create_task(self._heartbeat_loop(), name="skilld-heartbeat"))
+        if self.expire_every_s > 0:
+            loops.append(asyncio.create_task(self._expire_loop(), name="skilld-expire"))
         self._started.set()
         try:
             await self._fetch_loop()
@@ -351,6 +357,14 @@ class Worker:
             except Exception:
                 log.exception("worker %s: heartbeat failed", self.id)
             await asyncio.sleep(self.heartbeat_s)
+
+    async def _expire_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.expire_every_s)
+            try:
+                await self.store.expire()
+            except Exception:
+                log.exception("worker %s: sweeping expired entries failed", self.id)
 
     def _cancel_local(self, task_id: str) -> bool:
         run = self._running.get(task_id)

@@ -35,6 +35,7 @@ transaction, one Redis script or pipeline)::
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 import time
 from abc import ABC, abstractmethod
@@ -128,6 +129,10 @@ class Store(ABC):
         self._event_signals: dict[str, asyncio.Event] = {}
         self._cancel_listeners: list[Callable[[str], object]] = []
         self._connected = False
+        # Claim tokens: a random prefix per store object and a counter; unique is what
+        # fencing needs, and this costs no system call per task.
+        self._token_prefix = secrets.token_hex(6)
+        self._token_counter = itertools.count(1)
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -238,6 +243,9 @@ class Store(ABC):
         way a terminal result changes, and only on an operator's request)."""
         return await self._reopen(task_id)
 
+    def _next_token(self) -> str:
+        return f"{self._token_prefix}-{next(self._token_counter):x}"
+
     # -- claims --------------------------------------------------------------------------
 
     async def claim(self, task_id: str, *, worker: str, lease_s: float) -> ClaimOutcome:
@@ -247,7 +255,7 @@ class Store(ABC):
         with a ``cancelled`` result.
         """
         now = self._clock()
-        claim = Claim(task_id, secrets.token_hex(8), 0, worker, now + lease_s)
+        claim = Claim(task_id, self._next_token(), 0, worker, now + lease_s)
         outcome = await self._claim(task_id, claim, now)
         if isinstance(outcome, Finished):
             self._resolve(outcome.result)

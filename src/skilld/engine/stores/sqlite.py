@@ -89,6 +89,22 @@ def _row_result(conn: sqlite3.Connection, task_id: str) -> tuple[TaskResult, boo
     return None if row is None else (decode_result(row[0]), bool(row[1]))
 
 
+def _state(
+    conn: sqlite3.Connection, task_id: str
+) -> tuple[bytes | None, bool, bool, str | None, int | None, str, float]:
+    """Everything a claim or a finish decides on, in one statement: (result body,
+    terminal, cancel requested, claim token, fence, holder, lease expiry)."""
+    row = conn.execute(
+        "SELECT r.body, r.terminal, EXISTS (SELECT 1 FROM cancels WHERE task_id = :id),"
+        " c.token, c.fence, c.worker, c.expires_at"
+        " FROM (SELECT :id AS id) AS k"
+        " LEFT JOIN results AS r ON r.task_id = k.id"
+        " LEFT JOIN claims AS c ON c.task_id = k.id",
+        {"id": task_id},
+    ).fetchone()
+    return row[0], bool(row[1]), bool(row[2]), row[3], row[4], row[5] or "", row[6] or 0.0
+
+
 def _append(conn: sqlite3.Connection, event: TaskEvent) -> None:
     conn.execute(
         "INSERT INTO events (task_id, seq, type, data, at)"
@@ -165,21 +181,18 @@ class SQLiteStore(Store):
         ttl = self.result_ttl
 
         def op(conn: sqlite3.Connection) -> ClaimOutcome:
-            stored = _row_result(conn, task_id)
-            if stored is not None and stored[1]:
-                return Finished(stored[0])
-            previous = None if stored is None else stored[0]
-            if conn.execute("SELECT 1 FROM cancels WHERE task_id = ?", (task_id,)).fetchone():
+            body, terminal, cancel, token, fence, worker, expires_at = _state(conn, task_id)
+            previous = None if body is None else decode_result(body)
+            if terminal:
+                assert previous is not None
+                return Finished(previous)
+            if cancel:
                 result = cancelled_result(previous, task_id, now)
-                self._finish_in(conn, result, now + ttl)
+                self._finish_in(conn, result, now + ttl, had_cancel=True)
                 return Finished(result)
-            held = conn.execute(
-                "SELECT token, fence, worker, expires_at FROM claims WHERE task_id = ?",
-                (task_id,),
-            ).fetchone()
-            if held is not None and held[0] is not None and held[3] > now:
-                return Busy(held[2], held[3])
-            mine = replace(claim, fence=(held[1] if held else 0) + 1)
+            if token is not None and expires_at > now:
+                return Busy(worker, expires_at)
+            mine = replace(claim, fence=(fence or 0) + 1)
             conn.execute(
                 "INSERT OR REPLACE INTO claims (task_id, token, fence, worker, expires_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -221,24 +234,31 @@ class SQLiteStore(Store):
         await self._db.run(op)
 
     @staticmethod
-    def _finish_in(conn: sqlite3.Connection, result: TaskResult, expires_at: float) -> None:
+    def _finish_in(
+        conn: sqlite3.Connection,
+        result: TaskResult,
+        expires_at: float,
+        *,
+        had_claim: bool = True,
+        had_cancel: bool = True,
+    ) -> None:
         _write(conn, result, expires_at)
-        conn.execute("DELETE FROM claims WHERE task_id = ?", (result.id,))
-        conn.execute("DELETE FROM cancels WHERE task_id = ?", (result.id,))
+        if had_claim:
+            conn.execute("DELETE FROM claims WHERE task_id = ?", (result.id,))
+        if had_cancel:
+            conn.execute("DELETE FROM cancels WHERE task_id = ?", (result.id,))
         _append(conn, finished_event(result))
 
     async def _finish(self, result: TaskResult, token: str | None, expires_at: float) -> bool:
         def op(conn: sqlite3.Connection) -> bool:
-            stored = _row_result(conn, result.id)
-            if stored is not None and stored[1]:
+            _, terminal, cancel, held, fence, _, _ = _state(conn, result.id)
+            if terminal:
                 return False
-            if token is not None:
-                held = conn.execute(
-                    "SELECT token FROM claims WHERE task_id = ?", (result.id,)
-                ).fetchone()
-                if held is None or held[0] != token:
-                    return False
-            self._finish_in(conn, result, expires_at)
+            if token is not None and held != token:
+                return False
+            self._finish_in(
+                conn, result, expires_at, had_claim=fence is not None, had_cancel=cancel
+            )
             return True
 
         return await self._db.run(op)

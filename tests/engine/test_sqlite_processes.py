@@ -1,0 +1,68 @@
+"""What a second process sees on the embedded default: two store and broker objects on one
+SQLite file share no memory, exactly like two processes (the fault tests use real ones)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from skilld.engine.brokers import Broker, open_broker
+from skilld.engine.executor import FunctionExecutor
+from skilld.engine.operations import cancel, submit
+from skilld.engine.stores import Store, open_store
+from skilld.engine.task import SkillTask, TaskResult, TaskStatus
+from skilld.engine.worker import Worker
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[tuple[Broker, Store, Broker, Store]]:
+    q, r = f"sqlite:///{tmp_path / 'q.db'}", f"sqlite:///{tmp_path / 'r.db'}"
+    async with open_broker(q) as b1, open_store(r) as s1, open_broker(q) as b2, open_store(r) as s2:
+        yield b1, s1, b2, s2
+
+
+async def test_result_written_elsewhere_wakes_a_waiter(
+    pair: tuple[Broker, Store, Broker, Store],
+) -> None:
+    _, mine, _, theirs = pair
+    waiter = asyncio.create_task(mine.wait("t", timeout=10))
+    await asyncio.sleep(0)
+    await theirs.finish(TaskResult(id="t", status=TaskStatus.SUCCEEDED, output="x"))
+    result = await asyncio.wait_for(waiter, 3)  # re-read within ~1 s, not at the timeout
+    assert result is not None
+    assert result.output == "x"
+
+
+async def test_task_published_elsewhere_is_fetched(
+    pair: tuple[Broker, Store, Broker, Store],
+) -> None:
+    consumer, _, producer, _ = pair
+    fetch = asyncio.create_task(consumer.fetch(1, timeout=10))
+    await asyncio.sleep(0)
+    await producer.publish(SkillTask(skill="s", id="t"))
+    [delivery] = await asyncio.wait_for(fetch, 3)
+    assert delivery.task.id == "t"
+
+
+async def test_cancel_requested_elsewhere_stops_the_running_task(
+    pair: tuple[Broker, Store, Broker, Store],
+) -> None:
+    broker, store, gateway_broker, gateway_store = pair
+    started = asyncio.Event()
+
+    async def forever(task: SkillTask) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    task = SkillTask(skill="s")
+    worker = Worker(broker, store, FunctionExecutor(forever), heartbeat_s=0, cancel_poll_s=0.05)
+    async with worker:
+        await submit(gateway_broker, gateway_store, task)
+        await asyncio.wait_for(started.wait(), 5)
+        await cancel(gateway_store, task.id)
+        result = await gateway_store.wait(task.id, 5)
+    assert result is not None
+    assert result.status is TaskStatus.CANCELLED
