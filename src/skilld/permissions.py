@@ -23,8 +23,9 @@ Grammar
       variable assignment is dropped when the variable is harmless (``NODE_ENV=test``)
       for allow rules and always for deny and ask rules, so ``FOO=1 rm -rf x`` is still
       caught by ``Bash(rm *)``; deny and ask rules also see the command with its quoting
-      removed, so ``r"m" -rf x`` is caught too. A command this module cannot analyse (``case``, a
-      function definition, an unterminated quote) is never auto-allowed by a pattern.
+      removed, so ``r"m" -rf x`` is caught too. A command this module cannot analyse
+      (``case``, ``function``, ``select``, an unterminated quote or substitution, more
+      than 16 levels of nesting) is never allowed by a pattern, only by a bare ``Bash``.
     * ``Read(path)``, ``Edit(path)``, ``Write(path)``: gitignore-style patterns.
       ``//abs/path`` is absolute, ``~/path`` is under the home directory, ``/path`` is
       relative to the rule's root (the folder its settings file belongs to: the project
@@ -49,6 +50,11 @@ Sources and precedence
     source from the highest, so a deny anywhere beats an allow and nothing below managed
     can loosen a managed deny or ask. With ``managed_only`` (Claude Code's
     ``allowManagedPermissionRulesOnly``) only managed rules count.
+
+Decision for a tool use
+    deny rules, ask rules, allow rules (plus the ``extra_allow`` rules of a running
+    skill: its ``allowed-tools``), then the default: allow for the read-only file tools
+    inside the working directory and the additional directories, ask for the rest.
 
 Decision chain for a skill
     deny rules, ask rules, allow rules, then an automatic allow when every property the
@@ -80,6 +86,7 @@ from skilld.skills.model import Skill
 __all__ = [
     "EDIT_TOOLS",
     "READ_TOOLS",
+    "SAFE_ENV_VARS",
     "SAFE_SKILL_FIELDS",
     "AskCallback",
     "PermissionBehavior",
