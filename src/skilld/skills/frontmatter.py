@@ -10,7 +10,7 @@ other skill) from loading. Before giving up, these repairs are tried, in this or
 2. tabs used as indentation are expanded to spaces;
 3. both.
 
-YAML is read with the 1.2 core schema, as the ``yaml`` package Claude Code uses reads it:
+YAML is read with the 1.2 core schema, as Claude Code's YAML 1.2 parser reads it:
 ``yes``, ``no``, ``on`` and ``off`` stay strings (the loader coerces them where a boolean
 is wanted), ``2024-01-01`` stays a string, ``010`` is ten, and ``<<`` is an ordinary key.
 

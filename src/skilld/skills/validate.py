@@ -114,7 +114,16 @@ HOOK_EVENTS = frozenset(
 
 # Events whose matcher is never consulted: every hook of theirs runs.
 _EVENTS_WITHOUT_MATCHER = frozenset(
-    {"UserPromptSubmit", "Stop", "TeammateIdle", "TaskCreated", "TaskCompleted", "CwdChanged"}
+    {
+        "UserPromptSubmit",
+        "Stop",
+        "TeammateIdle",
+        "TaskCreated",
+        "TaskCompleted",
+        "WorktreeCreate",
+        "WorktreeRemove",
+        "CwdChanged",
+    }
 )
 _HOOK_TYPES: dict[str, str] = {
     "command": "command",
