@@ -155,8 +155,6 @@ def test_named_memory_brokers_are_shared() -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("amqp://guest@localhost/", "not available in this version"),
-        ("redis://localhost", "not available in this version"),
         ("kafka://x", "unknown scheme 'kafka'"),
         ("queue.db", "has no scheme"),
         ("sqlite://queue.db", "sqlite:///relative/file.db"),
