@@ -764,3 +764,12 @@ def test_spec_numbers_are_not_strings(tmp_path: Path) -> None:
     assert diagnostics[0].fix == 'quote it: name: "123"'
     assert diagnostics[1].fix == 'quote it: description: "4.50"'
     assert check(tmp_path, "name: '123'\ndescription: '4.50'", "spec", folder="123") == []
+
+
+def test_list_items_are_located_and_numbers_count_as_names(tmp_path: Path) -> None:
+    diagnostics = check(tmp_path, "description: d\narguments:\n  - env\n  - 2\n  - [x]\n")
+    assert [(d.level, d.field, d.line) for d in diagnostics] == [
+        ("warning", "arguments", 3),
+        ("error", "arguments", 6),
+    ]
+    assert diagnostics[1].message == "arguments[2] must be text, not a list"

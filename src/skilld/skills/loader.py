@@ -197,7 +197,13 @@ class _Fields:
             return default
         return coerced
 
-    def names(self, key: str, split: Callable[[str], list[str]]) -> tuple[str, ...]:
+    def names(
+        self,
+        key: str,
+        split: Callable[[str], list[str]],
+        item: Callable[[str], list[str]] = lambda text: [text.strip()],
+    ) -> tuple[str, ...]:
+        """A string cut by ``split``, or a YAML list whose items ``item`` reads."""
         value = self.metadata.get(key)
         if value is None:
             return ()
@@ -208,11 +214,11 @@ class _Fields:
             parts = [str(value)]
         elif isinstance(value, list | tuple):
             parts = []
-            for item in value:
-                if isinstance(item, str | int | float) and not isinstance(item, bool):
-                    parts.extend(split(str(item)) if split is split_paths else [str(item).strip()])
+            for entry in value:
+                if isinstance(entry, str | int | float) and not isinstance(entry, bool):
+                    parts.extend(item(str(entry)))
                 else:
-                    self.warn(key, f"list item {item!r} is not text; ignored", "list names only")
+                    self.warn(key, f"list item {entry!r} is not text; ignored", "list names only")
         else:
             self.warn(
                 key,
@@ -288,7 +294,9 @@ def skill_from_document(
         fields.warn("metadata", "metadata must be a mapping; ignored", "write key: value pairs")
         metadata = {}
 
-    paths = tuple(p.removesuffix("/**") or "**" for p in fields.names("paths", split_paths))
+    paths = tuple(
+        p.removesuffix("/**") or "**" for p in fields.names("paths", split_paths, _expand_braces)
+    )
     if paths and all(p == "**" for p in paths):
         paths = ()  # matches everything: not conditional at all
 

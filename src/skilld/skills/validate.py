@@ -524,22 +524,33 @@ class _Check:
         self.add(level, str(trail[0]), f"{name or _dotted(trail)} {message}", fix, line=line)
 
     def name_list(self, key: str, split: Callable[[str], list[str]]) -> list[str] | None:
-        """A string (split by ``split``) or a YAML list of strings; a finding otherwise."""
+        """A string (split by ``split``) or a YAML list of names; a finding otherwise.
+
+        Numbers count as names, as the loader reads them; anything else in the list is
+        an error, found at the item's line.
+        """
         value = self.meta.get(key)
         if value is None:
             return None
         if isinstance(value, str):
             return split(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return [str(value)]
         if isinstance(value, list):
-            bad = [item for item in value if not isinstance(item, str)]
-            if bad:
-                self.add(
-                    "error",
-                    key,
-                    f"list items must be text; {bad[0]!r} is {_type_name(bad[0])}",
-                    "quote each item, or write one comma-separated string",
-                )
-            return [item for item in value if isinstance(item, str)]
+            names: list[str] = []
+            for i, item in enumerate(value):
+                if isinstance(item, str):
+                    names.append(item)
+                elif isinstance(item, int | float) and not isinstance(item, bool):
+                    names.append(str(item))
+                else:
+                    self.nested(
+                        "error",
+                        (key, i),
+                        f"must be text, not {_type_name(item)}",
+                        "quote each item, or write one comma-separated string",
+                    )
+            return names
         self.add(
             "error",
             key,
