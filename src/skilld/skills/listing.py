@@ -351,16 +351,21 @@ def _fit(
             cut[i] = True
         return shown, cut, used - 2 * len(described)
     width = used
+    keep = cap - 1  # characters of an ASCII text kept before the ellipsis
     for i in described:
+        text_width = widths[i]
         text = texts[i]
-        if widths[i] > cap and text is not None:
-            one_column_each = widths[i] == len(text) and text.isascii()
-            text = _cut(text, cap)
-            shown[i] = text
-            cut[i] = True
-            width += len(text) if one_column_each else display_width(text)
+        if text_width <= cap or text is None:
+            width += text_width
+            continue
+        if text.isascii():  # the hot path, inlined: one column per character at most
+            shorter = text[:keep].rstrip() + ELLIPSIS
+            width += len(shorter) if text_width == len(text) else display_width(shorter)
         else:
-            width += widths[i]
+            shorter = _cut(text, cap)
+            width += display_width(shorter)
+        shown[i] = shorter
+        cut[i] = True
     return shown, cut, width
 
 
