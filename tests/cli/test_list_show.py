@@ -116,3 +116,8 @@ def test_show_unknown_name_fails_with_suggestions(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "Unknown skill: comit-message" in result.output
     assert "commit-message" in result.output
+
+
+def test_list_refuses_a_missing_cwd(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["list", "--cwd", str(tmp_path / "nope")])
+    assert result.exit_code == 2

@@ -338,3 +338,12 @@ def test_plugin_dirs_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
 def test_bad_scan_bounds_are_a_configuration_error(value: str) -> None:
     with pytest.raises(ConfigurationError, match="SKILLD_SCAN_MAX_DIRS"):
         Settings.from_env({"SKILLD_SCAN_MAX_DIRS": value})
+
+
+def test_a_skill_folder_and_a_symlink_to_it_load_once(project: Path) -> None:
+    skills = project / ".claude" / "skills"
+    write_skill(skills, "original")
+    (skills / "alias").symlink_to(skills / "original")
+    reg = registry(project)
+    assert [s.name for s in reg.skills()] == ["alias"]  # first by name wins
+    assert any("loaded once" in d.message for d in reg.diagnostics)

@@ -306,3 +306,49 @@ def test_a_gitignored_root_named_on_purpose_is_still_scanned(tmp_path: Path) -> 
     write_skill(root / "cache", "not-this")
     (root / ".gitignore").write_text("cache/\n")
     assert names(scan_tree(root, ScanLimits(8, 1000), [])) == ["made"]
+
+
+def test_unreadable_folder_is_reported_and_the_rest_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_skill(tmp_path / "ok", "fine")
+    write_skill(tmp_path / "locked", "hidden")
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        if os.fspath(path) == str(tmp_path / "locked"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    diagnostics: list = []
+    found = scan_tree(tmp_path, ScanLimits(8, 1000), diagnostics)
+    assert names(found) == ["fine"]
+    assert len(diagnostics) == 1
+    assert diagnostics[0].path == tmp_path / "locked"
+    assert "Permission denied" in diagnostics[0].message
+
+
+def test_a_file_too_large_to_be_a_skill_is_skipped_with_an_error(tmp_path: Path) -> None:
+    from skilld.skills.frontmatter import MAX_FILE_BYTES
+
+    write_skill(tmp_path, "small")
+    huge = tmp_path / "huge"
+    huge.mkdir()
+    (huge / "SKILL.md").write_bytes(b"x" * (MAX_FILE_BYTES + 1))
+    batch = add_dir_skills(tmp_path, Settings.from_env())
+    assert names(batch) == ["small"]
+    assert [d.level for d in batch.diagnostics] == ["error"]
+    assert batch.diagnostics[0].path == huge / "SKILL.md"
+    assert "limit" in batch.diagnostics[0].message
+
+
+def test_a_symlinked_skill_folder_is_followed(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    write_skill(store, "real-skill")
+    skills = tmp_path / "skills"
+    skills.mkdir()
+    (skills / "alias").symlink_to(store / "real-skill")
+    found = scan_skills_folder(skills, [])
+    assert [Path(f.file).parent.name for f in found] == ["alias"]
+    assert found[0].real == os.path.realpath(store / "real-skill" / "SKILL.md")

@@ -38,7 +38,12 @@ _SOURCE_STYLES = {
 
 CwdOption = Annotated[
     Path | None,
-    typer.Option("--cwd", help="Working directory to list from (default: the current one)."),
+    typer.Option(
+        "--cwd",
+        help="Working directory to list from (default: the current one).",
+        exists=True,
+        file_okay=False,
+    ),
 ]
 AddDirOption = Annotated[
     list[Path] | None,
