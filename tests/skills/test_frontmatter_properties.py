@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -181,6 +182,7 @@ def _same(left: object, right: object) -> bool:
     return type(left) is type(right) and left == right
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(_simple_documents())
 def test_the_fast_path_agrees_with_yaml(raw: str) -> None:
