@@ -322,7 +322,10 @@ class Worker:
                 continue
             lost_ids = {c.task_id for c in lost}
             for run in running:
-                if run.claim.task_id in lost_ids:
+                # A task that finished while the renewal was under way has no claim any
+                # more: that is not a lost lease.
+                finished = run.execution is not None and run.execution.done()
+                if run.claim.task_id in lost_ids and not finished:
                     log.warning("worker %s: lost the lease on %s", self.id, run.claim.task_id)
                     run.lease_lost = True
                     if run.execution is not None:

@@ -10,8 +10,10 @@ expired and was taken over can never overwrite the result of the one that took o
 terminal result, once written, is never overwritten by anybody.
 
 Waiting (:meth:`Store.wait`, :meth:`Store.watch_events`) is by notification within one
-process; a backend that cannot notify across processes (SQLite) also re-reads on a
-backing-off schedule (50 ms growing to 1 s) so another process's writes are seen.
+process. A backend that cannot notify across processes (SQLite) also re-reads: one task
+per store re-reads every awaited result in one query every ``poll_interval`` (100 ms), and
+an event watcher re-reads on a backing-off schedule (50 ms growing to 1 s), so another
+process's writes are seen.
 
 A backend implements the underscore primitives; each is one atomic step (one SQLite
 transaction, one Redis script or pipeline)::
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import secrets
 import time
 from abc import ABC, abstractmethod
@@ -59,6 +62,7 @@ __all__ = [
     "WorkerInfo",
 ]
 
+log = logging.getLogger("skilld.store")
 DEFAULT_RESULT_TTL_S = 7 * 24 * 3600.0
 _S = TypeVar("_S", bound=msgspec.Struct)
 
@@ -119,6 +123,8 @@ class Store(ABC):
     url: str = ""
     notifies_across_processes: bool = False
     """True when a write in one process wakes waiters in another without re-reading."""
+    poll_interval: float = 0.1
+    """Without cross-process notification: how often awaited results are re-read."""
 
     def __init__(
         self, *, result_ttl: float = DEFAULT_RESULT_TTL_S, clock: Callable[[], float] = time.time
@@ -129,6 +135,7 @@ class Store(ABC):
         self._event_signals: dict[str, asyncio.Event] = {}
         self._cancel_listeners: list[Callable[[str], object]] = []
         self._connected = False
+        self._poller: asyncio.Task[None] | None = None
         # Claim tokens: a random prefix per store object and a counter; unique is what
         # fencing needs, and this costs no system call per task.
         self._token_prefix = secrets.token_hex(6)
@@ -144,6 +151,8 @@ class Store(ABC):
     async def close(self) -> None:
         if self._connected:
             self._connected = False
+            if self._poller is not None:
+                self._poller.cancel()
             await self._close()
 
     async def __aenter__(self) -> Self:
@@ -206,28 +215,18 @@ class Store(ABC):
     async def wait(self, task_id: str, timeout: float) -> TaskResult | None:
         """The terminal result, as soon as it is written; None if not within ``timeout``."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
         future: asyncio.Future[TaskResult] = loop.create_future()
         self._result_waiters[task_id].append(future)
         try:
             current = await self.get(task_id)
             if current is not None and current.terminal:
                 return current
-            pause = 0.05
-            while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return None
-                step = remaining if self.notifies_across_processes else min(remaining, pause)
-                try:
-                    return await asyncio.wait_for(asyncio.shield(future), step)
-                except TimeoutError:
-                    if self.notifies_across_processes:
-                        return None
-                pause = min(pause * 2, 1.0)
-                current = await self.get(task_id)
-                if current is not None and current.terminal:
-                    return current
+            if not self.notifies_across_processes and self._poller is None:
+                self._poller = asyncio.create_task(self._poll_waiters())
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), timeout)
+            except TimeoutError:
+                return None
         finally:
             waiters = self._result_waiters.get(task_id)
             if waiters is not None:
@@ -237,6 +236,26 @@ class Store(ABC):
                     del self._result_waiters[task_id]
             if not future.done():
                 future.cancel()
+
+    async def _poll_waiters(self) -> None:
+        """For backends that cannot notify across processes: one task re-reads every
+        awaited result together every ``poll_interval`` seconds (one query per round,
+        however many waiters), so a result written by another process is seen."""
+        try:
+            while self._result_waiters and self._connected:
+                await asyncio.sleep(self.poll_interval)
+                ids = list(self._result_waiters)
+                for start in range(0, len(ids), 500):
+                    try:
+                        found = await self._get(ids[start : start + 500])
+                    except Exception:
+                        log.exception("re-reading awaited results from %s failed", self.url)
+                        break
+                    for result in found.values():
+                        if result.terminal:
+                            self._resolve(result)
+        finally:
+            self._poller = None
 
     async def reopen(self, task_id: str) -> bool:
         """Turn a ``dead`` result back into ``queued`` for a dead-letter replay (the one

@@ -3,8 +3,8 @@
 Each primitive is one operation of the writer thread (see :mod:`skilld.engine.sqlite`), so
 it is one transaction, and claims and fenced results are atomic even when several
 processes share the file. Within a process, waiters are woken by notification; a result
-written by *another* process is seen by re-reading on a backing-off schedule (50 ms growing
-to 1 s), so a waiter in a second process learns of it within about a second.
+written by *another* process is seen by re-reading (all awaited results in one query every
+100 ms), so a waiter in a second process learns of it within about a tenth of a second.
 """
 
 from __future__ import annotations
