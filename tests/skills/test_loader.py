@@ -273,3 +273,9 @@ def test_unknown_context_runs_inline_with_a_warning(tmp_path: Path) -> None:
     skill = load_skill_file(write_skill(tmp_path, "s", "context: forked"), source=Source.USER)
     assert skill.context == "inline"
     assert [d.field for d in skill.diagnostics] == ["context"]
+
+
+def test_version_of_a_fileless_skill_survives_absurd_nesting() -> None:
+    deep = "a: " + "[" * 3000 + "]" * 3000
+    skill = skill_from_text(f"---\ndescription: d\n{deep}\n---\nbody", name="deep")
+    assert skill.version.startswith("sha256:")

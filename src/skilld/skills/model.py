@@ -174,7 +174,12 @@ class Skill:
         target = self.directory if self.loaded_from is not LoadedFrom.COMMANDS else self.path
         if target is not None and target.exists():
             return content_hash(target)
-        blob = json.dumps([self.frontmatter, self.body], sort_keys=True, default=str)
+        try:
+            blob = json.dumps([self.frontmatter, self.body], sort_keys=True, default=str)
+        except (RecursionError, ValueError):
+            # YAML accepts nesting deeper than json can write; the keys and body still
+            # tell versions apart, and a skill without files has nothing else to hash.
+            blob = json.dumps([sorted(self.frontmatter), self.body])
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
     def __hash__(self) -> int:
