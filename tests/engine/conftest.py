@@ -14,8 +14,10 @@ import pytest
 
 from skilld.engine.brokers import Broker, open_broker
 from skilld.engine.stores import Store, open_store
+from tests.engine.services import delete_rabbitmq_queues, require_rabbitmq, unique_name
 
-BACKENDS = ["memory", "sqlite"]
+# "rabbitmq": the RabbitMQ broker with the SQLite store (until the Redis store joins).
+BACKENDS = ["memory", "sqlite", "rabbitmq"]
 
 # Short enough that a lease running out is observable in a test, long enough that a
 # loaded CI machine does not lose a lease by accident.
@@ -28,12 +30,17 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def backend_urls(backend: str, tmp_path: Path) -> tuple[str, str]:
+def backend_urls(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple[str, str]:
     """(broker URL, store URL) of a fresh, private queue and store."""
     if backend == "memory":
         return "memory://", "memory://"
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'queue.db'}", f"sqlite:///{tmp_path / 'results.db'}"
+    if backend == "rabbitmq":
+        amqp = require_rabbitmq()
+        queue = unique_name("q")
+        request.addfinalizer(lambda: delete_rabbitmq_queues(queue))
+        return f"{amqp}?queue={queue}", f"sqlite:///{tmp_path / 'results.db'}"
     raise AssertionError(f"unknown backend {backend}")
 
 

@@ -143,6 +143,11 @@ async def test_replayed_dead_letter_runs_again(broker: Broker, store: Store) -> 
         healthy = True
         waiter = asyncio.create_task(store.wait(task.id, 0))  # the dead result, at once
         assert (await waiter) == dead
+        # The worker stores the dead result, then dead-letters the message: on a remote
+        # broker the letter lands a moment after the result is readable.
+        async with asyncio.timeout(5):
+            while await broker.dead_letter_count() == 0:
+                await asyncio.sleep(0.01)
         assert [d.task_id for d in await replay_dead_letters(broker, store)] == [task.id]
         result = await _wait_status(store, task.id, TaskStatus.SUCCEEDED)
     assert result.output == "back"

@@ -31,7 +31,11 @@ def open_broker(url: str, **options: Any) -> Broker:
         from skilld.engine.brokers.sqlite import SQLiteBroker
 
         return SQLiteBroker.from_url(parsed, **options)
-    if parsed.scheme in ("amqp", "amqps", "redis", "rediss"):
+    if parsed.scheme in ("amqp", "amqps"):
+        from skilld.engine.brokers.rabbitmq import RabbitMQBroker
+
+        return RabbitMQBroker.from_url(parsed, **options)
+    if parsed.scheme in ("redis", "rediss"):
         raise ConfigurationError(
             f"broker URL {url!r}: the {parsed.scheme} broker is not available in this "
             "version of skilld yet; use sqlite:///PATH (the default) or memory://"
