@@ -347,3 +347,18 @@ def test_a_skill_folder_and_a_symlink_to_it_load_once(project: Path) -> None:
     reg = registry(project)
     assert [s.name for s in reg.skills()] == ["alias"]  # first by name wins
     assert any("loaded once" in d.message for d in reg.diagnostics)
+
+
+def test_a_failing_source_does_not_hide_the_others(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import skilld.skills.registry as registry_module
+
+    def explode(settings: Settings) -> object:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(registry_module, "user_skills", explode)
+    write_skill(project / ".claude" / "skills", "still-here")
+    reg = registry(project)
+    assert reg.get("still-here") is not None
+    assert any(d.level == "error" and "boom" in d.message for d in reg.diagnostics)

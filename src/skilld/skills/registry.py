@@ -147,7 +147,7 @@ class SkillRegistry:
         jobs = self._jobs()
         # Threads overlap the file-system waits of independent roots; map() keeps order.
         with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
-            batches = list(pool.map(lambda job: job(), jobs))
+            batches = list(pool.map(_run_source, jobs))
         diagnostics: list[Diagnostic] = []
         self._all: list[Skill] = []
         self._by_name: dict[str, Skill] = {}
@@ -377,6 +377,23 @@ class SkillRegistry:
 
     def __repr__(self) -> str:
         return f"<SkillRegistry cwd={str(self.cwd)!r} skills={len(self._all)}>"
+
+
+def _run_source(job: Callable[[], Batch]) -> Batch:
+    """Run one source; a bug in one source must not hide the skills of the others."""
+    try:
+        return job()
+    except Exception as exc:
+        logger.exception("skill source failed")
+        return Batch(
+            diagnostics=[
+                Diagnostic(
+                    "error",
+                    f"a skill source failed ({type(exc).__name__}: {exc}); its skills are missing",
+                    fix="report this as a bug in skilld",
+                )
+            ]
+        )
 
 
 def _relative_inside(file: str, base: str) -> str | None:
