@@ -96,20 +96,43 @@ async def test_wait_times_out_with_none(store: Store) -> None:
     assert await store.wait("t", timeout=0.05) is None
 
 
-async def test_cancel_before_start_finishes_cancelled_at_claim(store: Store) -> None:
+async def test_cancel_of_a_queued_task_finishes_it_at_once(store: Store) -> None:
     await store.mark_queued([SkillTask(skill="s", id="t")])
+    waiter = asyncio.create_task(store.wait("t", timeout=5))
+    await asyncio.sleep(0)
+    current = await store.request_cancel("t")
+    assert current is not None
+    assert current.status is TaskStatus.CANCELLED
+    assert (await asyncio.wait_for(waiter, 2)) == current
+    outcome = await store.claim("t", worker="w", lease_s=30)
+    assert isinstance(outcome, Finished)
+    assert outcome.result.status is TaskStatus.CANCELLED
+    assert [e.type for e in await store.events("t")] == ["queued", "finished"]
+
+
+async def test_cancel_of_a_running_task_flags_it_for_its_worker(store: Store) -> None:
+    await store.mark_queued([SkillTask(skill="s", id="t")])
+    claimed = await store.claim("t", worker="w", lease_s=30)
+    assert isinstance(claimed, Acquired)
     heard: list[str] = []
     remove = store.add_cancel_listener(heard.append)
     current = await store.request_cancel("t")
     remove()
     assert heard == ["t"]
     assert current is not None
-    assert current.status is TaskStatus.QUEUED
+    assert current.status is TaskStatus.RUNNING
     assert await store.cancel_requested(["t", "other"]) == {"t"}
-    outcome = await store.claim("t", worker="w", lease_s=30)
+    cancelled = TaskResult(id="t", status=TaskStatus.CANCELLED)
+    assert await store.finish(cancelled, claim=claimed.claim)
+    assert await store.cancel_requested(["t"]) == set()
+
+
+async def test_cancel_flag_set_before_a_claim_is_honoured_at_claim(store: Store) -> None:
+    await store.request_cancel("unknown-yet")  # no result yet: only flagged
+    assert await store.cancel_requested(["unknown-yet"]) == {"unknown-yet"}
+    outcome = await store.claim("unknown-yet", worker="w", lease_s=30)
     assert isinstance(outcome, Finished)
     assert outcome.result.status is TaskStatus.CANCELLED
-    assert await store.cancel_requested(["t"]) == set()
 
 
 async def test_cancel_of_a_finished_task_changes_nothing(store: Store) -> None:

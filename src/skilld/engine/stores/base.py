@@ -26,7 +26,7 @@ transaction, one Redis script or pipeline)::
     _finish(result, token, expires) write a terminal result once, fenced by token
     _reopen(task_id)                dead -> queued, for a dead-letter replay
     _bind_key(key, task_id, ttl)    first task id bound to an idempotency key wins
-    _request_cancel(task_id)        flag a task for cancellation
+    _request_cancel(task_id, now)   cancel a task nobody runs, flag one that runs
     _cancel_requested(ids)          which of these are flagged
     _add_events(events) _events(task_id, after, limit)
     _get_breaker(name) _put_breaker(name, state)
@@ -304,13 +304,16 @@ class Store(ABC):
     # -- cancellation --------------------------------------------------------------------
 
     async def request_cancel(self, task_id: str) -> TaskResult | None:
-        """Flag a task for cancellation; returns its current result.
+        """Cancel a task; returns its result after the request (None if unknown).
 
-        A queued task is finished as ``cancelled`` by the worker that fetches it; a running
-        one is stopped by its worker (at once in this process, within the worker's poll
-        interval elsewhere). A terminal task is left as it is.
+        A task nobody runs (queued, or its worker's lease ran out) is finished as
+        ``cancelled`` at once; a running one is flagged and stopped by its worker (at once
+        in this process, within the worker's poll interval elsewhere) and then ends
+        ``cancelled``. A finished task keeps its result.
         """
-        await self._request_cancel(task_id)
+        cancelled = await self._request_cancel(task_id, self._clock())
+        if cancelled is not None:
+            self._resolve(cancelled)
         for listener in list(self._cancel_listeners):
             listener(task_id)
         return await self.get(task_id)
@@ -440,7 +443,10 @@ class Store(ABC):
     async def _bind_key(self, key: str, task_id: str, ttl: float) -> str: ...
 
     @abstractmethod
-    async def _request_cancel(self, task_id: str) -> None: ...
+    async def _request_cancel(self, task_id: str, now: float) -> TaskResult | None:
+        """Atomically: a terminal result → nothing; a known task without a live claim →
+        write and return its ``cancelled`` result (as :meth:`_finish` does); else flag it
+        for its worker and return None."""
 
     @abstractmethod
     async def _cancel_requested(self, task_ids: Collection[str]) -> set[str]: ...
@@ -506,14 +512,14 @@ def running_result(previous: TaskResult | None, claim: Claim, now: float) -> Tas
 
 
 def cancelled_result(previous: TaskResult | None, task_id: str, now: float) -> TaskResult:
-    """The result of a task cancelled before it started."""
+    """The result of a task cancelled while nobody ran it."""
     from skilld.engine.task import TaskError
 
     base = previous or TaskResult(id=task_id, status=TaskStatus.CANCELLED)
     return replace_struct(
         base,
         status=TaskStatus.CANCELLED,
-        error=TaskError("TaskCancelled", "cancelled before it started"),
+        error=TaskError("TaskCancelled", "cancelled before it ran"),
         timings=replace_struct(base.timings, finished_at=now),
     )
 

@@ -165,9 +165,17 @@ class MemoryStore(Store):
         self._keys[key] = (task_id, now + ttl)
         return task_id
 
-    async def _request_cancel(self, task_id: str) -> None:
-        if self._terminal(task_id) is None:
-            self._cancels.add(task_id)
+    async def _request_cancel(self, task_id: str, now: float) -> TaskResult | None:
+        if self._terminal(task_id) is not None:
+            return None
+        held = self._claims.get(task_id)
+        previous = self._results.get(task_id)
+        if previous is not None and (held is None or held.token is None or held.expires_at <= now):
+            result = cancelled_result(previous[0], task_id, now)
+            await self._finish(result, None, now + self.result_ttl)
+            return result
+        self._cancels.add(task_id)
+        return None
 
     async def _cancel_requested(self, task_ids: Collection[str]) -> set[str]:
         return {i for i in task_ids if i in self._cancels}

@@ -294,17 +294,25 @@ class SQLiteStore(Store):
 
         return await self._db.run(op)
 
-    async def _request_cancel(self, task_id: str) -> None:
-        now = self._clock()
+    async def _request_cancel(self, task_id: str, now: float) -> TaskResult | None:
+        ttl = self.result_ttl
 
-        def op(conn: sqlite3.Connection) -> None:
-            stored = _row_result(conn, task_id)
-            if stored is None or not stored[1]:
-                conn.execute(
-                    "INSERT OR IGNORE INTO cancels (task_id, at) VALUES (?, ?)", (task_id, now)
+        def op(conn: sqlite3.Connection) -> TaskResult | None:
+            body, terminal, cancel, token, fence, _, expires_at = _state(conn, task_id)
+            if terminal:
+                return None
+            if body is not None and (token is None or expires_at <= now):
+                result = cancelled_result(decode_result(body), task_id, now)
+                self._finish_in(
+                    conn, result, now + ttl, had_claim=fence is not None, had_cancel=cancel
                 )
+                return result
+            conn.execute(
+                "INSERT OR IGNORE INTO cancels (task_id, at) VALUES (?, ?)", (task_id, now)
+            )
+            return None
 
-        await self._db.run(op)
+        return await self._db.run(op)
 
     async def _cancel_requested(self, task_ids: Collection[str]) -> set[str]:
         ids = list(task_ids)
