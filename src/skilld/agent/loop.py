@@ -826,7 +826,11 @@ class Agent:
                 why = outcome.permission_decision_reason or "decided by a PermissionRequest hook"
                 return PermissionDecision(outcome.permission_decision, why)
         if self.ask is None:
-            return PermissionDecision("deny", decision.message, decision.rule, decision.origin)
+            message = decision.message
+            missing = [rule for rule in decision.suggestions if rule not in message]
+            if missing and len(missing) == len(decision.suggestions):
+                message += f"; the rule {missing[0]} in permissions.allow would allow it"
+            return PermissionDecision("deny", message, decision.rule, decision.origin)
         request = PermissionRequest(
             tool.name, dict(tool_input), decision.message, decision.suggestions, decision.rule
         )
