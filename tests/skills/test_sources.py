@@ -352,3 +352,14 @@ def test_a_symlinked_skill_folder_is_followed(tmp_path: Path) -> None:
     found = scan_skills_folder(skills, [])
     assert [Path(f.file).parent.name for f in found] == ["alias"]
     assert found[0].real == os.path.realpath(store / "real-skill" / "SKILL.md")
+
+
+def test_tree_finds_capitalized_skill_files_too(tmp_path: Path) -> None:
+    folder = tmp_path / "skills" / "shout"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.MD").write_text("---\ndescription: loud\n---\n")
+    write_skill(folder / "templates", "inner")  # belongs to shout
+    diagnostics: list = []
+    found = scan_tree(tmp_path, ScanLimits(8, 1000), diagnostics)
+    assert [f.file for f in found] == [str(folder / "SKILL.MD")]
+    assert [d.level for d in diagnostics] == ["info"]

@@ -151,6 +151,14 @@ def _skill_file_in(entries: list[os.DirEntry[str]]) -> os.DirEntry[str] | None:
     return other
 
 
+def _exists(path: str) -> bool:
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _is_dir(entry: os.DirEntry[str]) -> bool:
     try:
         return entry.is_dir()  # follows symlinks, as we want
@@ -208,6 +216,11 @@ def scan_skills_folder(folder: str | Path, diagnostics: list[Diagnostic]) -> lis
     found: list[FoundSkill] = []
     for entry in sorted(entries, key=lambda e: e.name):
         if entry.name in NEVER_SCANNED or not _is_dir(entry):
+            continue
+        exact = entry.path + os.sep + SKILL_FILE
+        if _exists(exact):  # one stat instead of listing the folder: the common case
+            real = _child_real(folder_real, entry) + os.sep + SKILL_FILE
+            found.append(FoundSkill(exact, real, folder))
             continue
         children = _scandir(entry.path, diagnostics)
         if not children:
@@ -280,6 +293,14 @@ def iter_tree(
                 )
             )
             break
+        if depth > 0:
+            exact = path + os.sep + SKILL_FILE
+            if _exists(exact):
+                # A skill folder: one stat instead of a listing. Its subfolders are its
+                # own files (references/, scripts/, a SKILL.md template...), as in
+                # Claude Code, so they are not searched for skills.
+                yield FoundSkill(exact, real + os.sep + SKILL_FILE, os.path.dirname(path))
+                continue
         entries = _scandir(path, diagnostics)
         if entries is None:
             continue
@@ -307,9 +328,7 @@ def iter_tree(
                 skill_file.path, real + os.sep + skill_file.name, os.path.dirname(path)
             )
             if depth > 0:
-                # A skill folder's subfolders are its own files (references/, scripts/,
-                # a SKILL.md template...), as in Claude Code: not searched for skills.
-                continue
+                continue  # a skill folder spelled SKILL.MD: same rule as above
         if has_gitignore:
             spec = _compile_gitignore(os.path.join(path, ".gitignore"))
             if spec is not None:
