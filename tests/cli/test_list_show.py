@@ -121,3 +121,14 @@ def test_show_unknown_name_fails_with_suggestions(tmp_path: Path) -> None:
 def test_list_refuses_a_missing_cwd(tmp_path: Path) -> None:
     result = runner.invoke(app, ["list", "--cwd", str(tmp_path / "nope")])
     assert result.exit_code == 2
+
+
+def test_the_examples_validate_without_errors_or_warnings() -> None:
+    result = runner.invoke(
+        app, ["validate", str(EXAMPLES), str(EXAMPLES_ROOT / ".claude" / "commands"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["errors"] == 0
+    assert summary["warnings"] == 0
+    assert summary["files"] == 6
