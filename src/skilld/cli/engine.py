@@ -94,9 +94,14 @@ def worker(
         store_obj = open_store(store_url)
     except ConfigurationError as exc:
         raise _fail(exc) from None
-    executor = SkillExecutor(
-        cwd=cwd, add_dirs=tuple(skills_dir or ()), default_model=model or settings.default_model
-    )
+    from skilld.skills.registry import SkillRegistry
+
+    try:  # load the skills now: a problem shows before any task runs
+        registry = SkillRegistry(cwd, add_dirs=tuple(skills_dir or ()), settings=settings)
+        found = len(registry.skills())
+    except SkilldError as exc:
+        raise _fail(exc) from None
+    executor = SkillExecutor(registry, default_model=model or settings.default_model)
     engine = Worker(
         broker_obj,
         store_obj,
@@ -113,7 +118,7 @@ def worker(
         async with broker_obj, store_obj:
             typer.echo(
                 f"skilld worker {engine.id}: {broker_url} -> {store_url}, "
-                f"concurrency {concurrency}",
+                f"concurrency {concurrency}, {found} skills",
                 err=True,
             )
             await engine.run()

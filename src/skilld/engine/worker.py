@@ -382,7 +382,9 @@ class Worker:
     async def _handle(self, delivery: Delivery) -> None:
         task = delivery.task
         try:
-            outcome = await self.store.claim(task.id, worker=self.id, lease_s=self.lease_s)
+            outcome = await self.store.claim(
+                task.id, worker=self.id, lease_s=self.lease_s, attempt=task.attempt
+            )
         except asyncio.CancelledError:
             await _shielded(self.broker.release([delivery]))
             raise

@@ -77,6 +77,7 @@ class Claim:
     fence: int
     worker: str
     expires_at: float
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,14 +268,16 @@ class Store(ABC):
 
     # -- claims --------------------------------------------------------------------------
 
-    async def claim(self, task_id: str, *, worker: str, lease_s: float) -> ClaimOutcome:
+    async def claim(
+        self, task_id: str, *, worker: str, lease_s: float, attempt: int = 0
+    ) -> ClaimOutcome:
         """Claim ``task_id`` for ``worker`` for ``lease_s`` seconds (see module docstring).
 
         A task flagged for cancellation before it started comes back as :class:`Finished`
         with a ``cancelled`` result.
         """
         now = self._clock()
-        claim = Claim(task_id, self._next_token(), 0, worker, now + lease_s)
+        claim = Claim(task_id, self._next_token(), 0, worker, now + lease_s, attempt)
         outcome = await self._claim(task_id, claim, now)
         if isinstance(outcome, Finished):
             self._resolve(outcome.result)
@@ -489,7 +492,7 @@ def started_event(claim: Claim) -> TaskEvent:
     return TaskEvent(
         task_id=claim.task_id,
         type="started",
-        data={"worker": claim.worker, "fence": claim.fence},
+        data={"worker": claim.worker, "fence": claim.fence, "attempt": claim.attempt},
         at=time.time(),
     )
 
@@ -500,12 +503,14 @@ def running_result(previous: TaskResult | None, claim: Claim, now: float) -> Tas
         return TaskResult(
             id=claim.task_id,
             status=TaskStatus.RUNNING,
+            attempts=claim.attempt,
             worker=claim.worker,
             timings=TaskTimings(started_at=now),
         )
     return replace_struct(
         previous,
         status=TaskStatus.RUNNING,
+        attempts=claim.attempt or previous.attempts,
         worker=claim.worker,
         timings=replace_struct(previous.timings, started_at=now),
     )
