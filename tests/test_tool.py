@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from skilld.agent.loop import Agent, ToolEnd
+from skilld.agent.loop import Agent, ToolEnd, TurnEnd
 from skilld.agent.models import ModelRequest, ScriptedModel, TextBlock, ToolResultBlock, tool_call
 from skilld.agent.session import SessionState
 from skilld.agent.tools import ToolContext, TurnContext
 from skilld.exceptions import SkillNotFoundError, SkillNotInvocableError
-from skilld.permissions import PermissionEngine, PermissionRule
+from skilld.hooks import HookRunner, parse_hooks
+from skilld.permissions import PermissionEngine, PermissionRequest, PermissionRule
 from skilld.skills.registry import SkillRegistry
 from skilld.tool import SkillTool, resolve_model_override, skill_context_modifier
 from tests.helpers import write_skill
@@ -278,3 +279,54 @@ def test_the_modifier_layers_deduplicates_and_never_mutates(registry: SkillRegis
 )
 def test_resolve_model_override(skill_model: str, current: str | None, expected: str) -> None:
     assert resolve_model_override(skill_model, current) == expected
+
+
+async def test_a_skill_that_needs_permission_goes_to_the_ask_callback(
+    registry: SkillRegistry, tmp_path: Path
+) -> None:
+    asked: list[PermissionRequest] = []
+
+    def ask(request: PermissionRequest) -> bool:
+        asked.append(request)
+        return True
+
+    model = ScriptedModel([tool_call("Skill", {"skill": "echoer"}), "ok"])
+    [e async for e in Agent(model, registry=registry, cwd=tmp_path, ask=ask).run("go")]
+    (request,) = asked
+    assert (request.tool, dict(request.tool_input)) == ("Skill", {"skill": "echoer"})
+    assert "Skill(echoer)" in request.suggestions
+    assert last_user_blocks(model.requests[1])[0].content == "Launching skill: echoer"
+
+
+async def test_the_user_runs_an_inline_skill_for_one_turn(
+    registry: SkillRegistry, tmp_path: Path
+) -> None:
+    model = ScriptedModel([tool_call("Bash", {"command": "echo user-run"}), "done"])
+    agent = Agent(model, registry=registry, cwd=tmp_path)
+    events = [e async for e in agent.run_skill("echoer", "the logs")]
+    first = model.requests[0].messages[0]
+    assert "Use echo for the logs." in first.text
+    assert last_user_blocks(model.requests[1])[0].content == "user-run"  # pre-approved
+    end = events[-1]
+    assert isinstance(end, TurnEnd)
+    assert end.text == "done"
+
+
+async def test_a_user_prompt_expansion_hook_can_block_a_slash_command(
+    registry: SkillRegistry, tmp_path: Path
+) -> None:
+    hook = tmp_path / "no-release.sh"
+    hook.write_text("#!/bin/sh\necho 'releases are frozen' >&2\nexit 2\n")
+    hook.chmod(0o755)
+    config = {"UserPromptExpansion": [{"matcher": "release", "hooks": [
+        {"type": "command", "command": str(hook)}
+    ]}]}  # fmt: skip
+    hooks = HookRunner(parse_hooks(config), cwd=tmp_path)
+    model = ScriptedModel(["ok"])
+    agent = Agent(model, registry=registry, cwd=tmp_path, hooks=hooks)
+    events = [e async for e in agent.run_skill("release")]
+    end = events[-1]
+    assert isinstance(end, TurnEnd)
+    assert (end.reason, end.detail) == ("prompt_blocked", "releases are frozen")
+    assert model.requests == []
+    assert [e async for e in agent.run_skill("review", "x")][-1].reason == "end_turn"

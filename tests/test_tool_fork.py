@@ -198,3 +198,17 @@ async def test_the_user_runs_a_fork_skill_directly(tmp_path: Path) -> None:
     assert isinstance(end, TurnEnd)
     assert (end.reason, end.text) == ("end_turn", "All fine.")
     assert [m.text for m in agent.messages] == ["/direct the weather", "All fine."]
+
+
+async def test_the_agent_type_model_applies_with_the_context_suffix(tmp_path: Path) -> None:
+    registry = registry_with(
+        tmp_path, "quick", "description: Q\ncontext: fork\nagent: fast", "Go.\n"
+    )
+    script = TwoAgents(parent=[tool_call("Skill", {"skill": "quick"}), "ok"], child=["done"])
+    types = {"fast": AgentType("fast", system_prompt="Be fast.", model="haiku")}
+    model = FunctionModel(script, name="anthropic:claude-sonnet-4-5[1m]")
+    agent = Agent(model, registry=registry, cwd=tmp_path, system=PARENT, agent_types=types)
+    [e async for e in agent.run("go")]
+    (child,) = script.child_requests
+    assert (child.system, child.model) == ("Be fast.", "haiku[1m]")
+    assert script.parent_requests[0].model is None

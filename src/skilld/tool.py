@@ -339,7 +339,8 @@ class SkillTool(Tool):
             raise SkillNotInvocableError(skill.name, "a fork skill needs a running agent")
         agent_id = f"fork-{uuid.uuid4().hex[:12]}"
         agent_type = choose(skill.agent, agent.agent_types)
-        model, owned = _fork_model(skill, agent_type.model, agent)
+        current = agent.current_model_name(context.turn)
+        model, owned, model_name = _fork_model(skill, agent_type.model, agent, current)
         hooks = agent.hooks
         try:
             expansion = await expand_skill(
@@ -360,7 +361,7 @@ class SkillTool(Tool):
                 expansion,
                 strict=agent.strict_allowed_tools,
                 current_model=child.current_model_name(),
-            )(TurnContext())
+            )(TurnContext(model=model_name))
             end: TurnEnd | None = None
             async for event in child.run(expansion.text, turn=turn):
                 progress = isinstance(event, ToolStart | ToolEnd | SubagentProgress | TurnEnd)
@@ -383,14 +384,19 @@ class SkillTool(Tool):
         return ToolResult(text, is_error=end.reason == "cancelled", data=end)
 
 
-def _fork_model(skill: Skill, type_model: str | None, agent: Agent) -> tuple[Model, bool]:
-    """The fork's model object and whether the fork owns it (and must close it)."""
+def _fork_model(
+    skill: Skill, type_model: str | None, agent: Agent, current: str
+) -> tuple[Model, bool, str | None]:
+    """The fork's model object, whether the fork owns it (and must close it), and the
+    model name its requests ask for (None: the model's own)."""
     wanted = skill.model if skill.model and skill.model != "inherit" else type_model
-    if wanted and wanted != "inherit" and wanted.startswith(MODEL_URI_PREFIXES):
+    if not wanted or wanted == "inherit":
+        return agent.model, False, None
+    if wanted.startswith(MODEL_URI_PREFIXES):
         from skilld.agent.models import resolve_model
 
-        return resolve_model(wanted), True
-    return agent.model, False
+        return resolve_model(wanted), True, None
+    return agent.model, False, resolve_model_override(wanted, current)
 
 
 def _path(skill: Skill) -> str | None:

@@ -164,3 +164,37 @@ async def test_user_prompt_submit_can_block_a_prompt(tmp_path: Path) -> None:
     assert end.detail == "no secrets in prompts"
     assert model.requests == []
     assert agent.messages == []
+
+
+async def test_a_permission_request_hook_answers_what_would_be_asked(tmp_path: Path) -> None:
+    approve = script(
+        tmp_path,
+        "approve.sh",
+        'echo \'{"hookSpecificOutput": {"hookEventName": "PermissionRequest", '
+        '"decision": {"behavior": "allow"}}}\'\n',
+    )
+    asked: list[str] = []
+    model = ScriptedModel([tool_call("Bash", {"command": "echo approved"}), "ok"])
+    agent = Agent(
+        model,
+        cwd=tmp_path,
+        hooks=runner(tmp_path, "PermissionRequest", approve, matcher="Bash"),
+        ask=lambda request: asked.append(request.tool) is not None,
+    )
+    [e async for e in agent.run("go")]
+    assert first_result(model.requests[1]).content == "approved"
+    assert asked == []  # the hook answered; nobody was asked
+
+
+async def test_continue_false_stops_the_turn_after_the_tool_results(tmp_path: Path) -> None:
+    halt = script(
+        tmp_path, "halt.sh", 'echo \'{"continue": false, "stopReason": "budget review"}\'\n'
+    )
+    model = ScriptedModel([tool_call("Glob", {"pattern": "*"}), "never asked"])
+    agent = Agent(model, cwd=tmp_path, hooks=runner(tmp_path, "PostToolUse", halt))
+    events = [e async for e in agent.run("go")]
+    end = events[-1]
+    assert isinstance(end, TurnEnd)
+    assert (end.reason, end.detail) == ("hook_stopped", "budget review")
+    assert len(model.requests) == 1
+    assert isinstance(agent.messages[-1].blocks[0], ToolResultBlock)

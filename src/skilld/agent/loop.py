@@ -351,19 +351,29 @@ class Agent:
         user invoked: its ``allowed-tools`` hold for this turn).
         """
         message = prompt if isinstance(prompt, Message) else Message.user(prompt)
-        context = turn or TurnContext()
-        if self.hooks is not None and self.agent_id == MAIN_AGENT_ID:
-            outcome = await self.hooks.run(HookEvent.USER_PROMPT_SUBMIT, prompt=message.text)
-            if outcome.blocked or outcome.prevent_continuation:
-                why = outcome.reason or outcome.stop_reason or "blocked by a hook"
-                yield self._end("prompt_blocked", "", 0, why)
-                return
-            if outcome.context:
-                message = Message.user((*message.blocks, TextBlock(outcome.context)))
+        blocked, context_text = await self._prompt_hook(
+            HookEvent.USER_PROMPT_SUBMIT, prompt=message.text
+        )
+        if blocked is not None:
+            yield blocked
+            return
+        if context_text:
+            message = Message.user((*message.blocks, TextBlock(context_text)))
         self.messages.append(message)
-        async with contextlib.aclosing(self._loop(context, cancel)) as events:
+        async with contextlib.aclosing(self._loop(turn or TurnContext(), cancel)) as events:
             async for event in events:
                 yield event
+
+    async def _prompt_hook(self, event: HookEvent, **fields: Any) -> tuple[TurnEnd | None, str]:
+        """Run a prompt hook of the main agent: the :class:`TurnEnd` when it blocked the
+        prompt, and the context it added."""
+        if self.hooks is None or self.agent_id != MAIN_AGENT_ID:
+            return None, ""
+        outcome = await self.hooks.run(event, **fields)
+        if outcome.blocked or outcome.prevent_continuation:
+            why = outcome.reason or outcome.stop_reason or "blocked by a hook"
+            return self._end("prompt_blocked", "", 0, why), ""
+        return None, outcome.context
 
     async def complete(self, prompt: str | Message, **options: Any) -> TurnEnd:
         """:meth:`run` to the end; the :class:`TurnEnd`."""
@@ -386,12 +396,26 @@ class Agent:
         if self.skill_tool is None:
             raise ValueError("this agent has no skills: give it a registry")
         skill = await self.skill_tool.user_skill(name)
+        typed = f"/{skill.name} {arguments}".rstrip()
+        blocked, _ = await self._prompt_hook(HookEvent.USER_PROMPT_SUBMIT, prompt=typed)
+        if blocked is None:
+            blocked, extra = await self._prompt_hook(
+                HookEvent.USER_PROMPT_EXPANSION,
+                expansion_type="slash_command",
+                command_name=skill.name,
+                command_args=arguments,
+                command_source=skill.source.value,
+                prompt=typed,
+            )
+        if blocked is not None:
+            yield blocked
+            return
         context = ToolContext(
             cwd=self.cwd, agent_id=self.agent_id, agent=self, read_files=self.read_files
         )
         if skill.context == "fork":
             started = len(self.messages)
-            self.messages.append(Message.user(f"/{skill.name} {arguments}".rstrip()))
+            self.messages.append(Message.user(typed))
             outcome: list[ToolResult] = []
 
             async def work(emit: Callable[[Any], Awaitable[None]]) -> None:
@@ -414,9 +438,11 @@ class Agent:
             return
         result = await self.skill_tool.invoke(skill, arguments, context)
         base = result.context_modifier(TurnContext()) if result.context_modifier else None
-        content = tuple(block for m in result.messages for block in m.blocks)
-        run = self.run(Message.user(content), cancel=cancel, turn=base)
-        async with contextlib.aclosing(run) as events:
+        content = [block for m in result.messages for block in m.blocks]
+        if extra:
+            content.append(TextBlock(extra))
+        self.messages.append(Message.user(content))
+        async with contextlib.aclosing(self._loop(base or TurnContext(), cancel)) as events:
             async for event in events:
                 yield event
 
