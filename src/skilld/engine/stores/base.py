@@ -219,6 +219,7 @@ class Store(ABC):
         future: asyncio.Future[TaskResult] = loop.create_future()
         self._result_waiters[task_id].append(future)
         try:
+            await self._watch(task_id)
             current = await self.get(task_id)
             if current is not None and current.terminal:
                 return current
@@ -237,6 +238,7 @@ class Store(ABC):
                     del self._result_waiters[task_id]
             if not future.done():
                 future.cancel()
+            self._unwatch(task_id)
 
     async def _poll_waiters(self) -> None:
         """For backends that cannot notify across processes: one task re-reads every
@@ -349,25 +351,29 @@ class Store(ABC):
     async def watch_events(self, task_id: str, *, after: int = 0) -> AsyncIterator[TaskEvent]:
         """Replay the events after ``after`` and follow new ones until ``finished``."""
         pause = 0.05
-        while True:
-            signal = self._event_signals.setdefault(task_id, asyncio.Event())
-            signal.clear()
-            batch = await self._events(task_id, after, 1000)
-            for event in batch:
-                after = event.offset
-                yield event
-                if event.type == "finished":
-                    return
-            if batch:
-                pause = 0.05
-                continue
-            try:
-                if self.notifies_across_processes:
-                    await signal.wait()
-                else:
-                    await asyncio.wait_for(signal.wait(), pause)
-            except TimeoutError:
-                pause = min(pause * 2, 1.0)
+        await self._watch(task_id)
+        try:
+            while True:
+                signal = self._event_signals.setdefault(task_id, asyncio.Event())
+                signal.clear()
+                batch = await self._events(task_id, after, 1000)
+                for event in batch:
+                    after = event.offset
+                    yield event
+                    if event.type == "finished":
+                        return
+                if batch:
+                    pause = 0.05
+                    continue
+                try:
+                    if self.notifies_across_processes:
+                        await signal.wait()
+                    else:
+                        await asyncio.wait_for(signal.wait(), pause)
+                except TimeoutError:
+                    pause = min(pause * 2, 1.0)
+        finally:
+            self._unwatch(task_id)
 
     # -- circuit breakers ----------------------------------------------------------------
 
@@ -410,6 +416,17 @@ class Store(ABC):
         return None
 
     async def _close(self) -> None:
+        return None
+
+    async def _watch(self, task_id: str) -> None:
+        """A waiter in this process starts waiting for ``task_id``'s result or events:
+        a backend that notifies across processes subscribes here, before the waiter's
+        first read, so nothing written after that read is missed. Always paired with
+        :meth:`_unwatch` (also when this raises)."""
+        return None
+
+    def _unwatch(self, task_id: str) -> None:
+        """A waiter registered with :meth:`_watch` is gone."""
         return None
 
     @abstractmethod
