@@ -126,6 +126,9 @@ class _Lease:
 
     channel: aiormq.Channel
     tag: int
+    body: bytes = b""
+    priority: int = 0
+    message_id: str | None = None
     expires_at: float = 0.0
     settled: bool = False
 
@@ -137,11 +140,8 @@ class _Lease:
 @dataclass(slots=True)
 class _Buffered:
     lease: _Lease
-    body: bytes
     count: int
-    priority: int
     due: float | None
-    message_id: str | None
 
 
 def _import_aio_pika() -> Any:
@@ -548,12 +548,12 @@ class RabbitMQBroker(Broker):
                 lease=_Lease(
                     cast("aiormq.Channel", message.channel),
                     int(getattr(delivery, "delivery_tag", 0)),
+                    message.body,
+                    props.priority or 0,
+                    props.message_id,
                 ),
-                body=message.body,
                 count=count,
-                priority=props.priority or 0,
                 due=due / 1000 if isinstance(due, int) else None,
-                message_id=props.message_id,
             )
         )
         assert self._arrived is not None
@@ -644,11 +644,12 @@ class RabbitMQBroker(Broker):
                 continue
             lease.expires_at = now + self.visibility_timeout
             self._leased[lease] = None
-            out.append(RawDelivery(item.body, lease, item.count))
+            out.append(RawDelivery(lease.body, lease, item.count))
 
     async def _hop(self, item: _Buffered) -> None:
         """Send an early delayed message round again for the time it still has to wait."""
-        message = Message(item.body, item.priority, 0.0, item.message_id)
+        lease = item.lease
+        message = Message(lease.body, lease.priority, 0.0, lease.message_id)
         exchange, key = await self._route(message, due=item.due)
         body, props = self._item(message, item.due)
         await self._send([(exchange, key, body, props)])
@@ -679,7 +680,16 @@ class RabbitMQBroker(Broker):
         await self._settle(handles, "ack")
 
     async def _release(self, handles: Sequence[Any]) -> None:
-        await self._settle(handles, "requeue")
+        # Sent again and acked rather than nacked: a confirmed publish is applied by the
+        # queue when its confirm arrives (a quorum queue applies a nack later, unseen by
+        # a count made right after), and a hand-back is not a failed delivery, so it must
+        # not count toward the delivery limit.
+        live = [lease for lease in handles if lease.live]
+        if not live:
+            return
+        messages = [Message(lease.body, lease.priority, 0.0, lease.message_id) for lease in live]
+        await self._publish(messages)
+        await self._settle(live, "ack")
 
     async def _requeue(self, handle: Any, message: Message) -> None:
         lease: _Lease = handle
@@ -749,8 +759,29 @@ class RabbitMQBroker(Broker):
         # Holding queues are counted when this process has used them (asking the server
         # about a queue that does not exist costs a channel and an error in its log).
         rungs = sorted(self._declared_rungs)
-        waiting = await self._count([self.queue, *(self.delay_queue(r) for r in rungs)])
-        return waiting + sum(1 for item in self._buffer if item.lease.live)
+        waiting = await self._count([self.delay_queue(r) for r in rungs])
+        return waiting + await self._ready_here()
+
+    async def _ready_here(self) -> int:
+        """Ready messages of the task queue plus those prefetched here but not fetched.
+
+        A message given back (nack) while this consumer has room travels straight back
+        to it. Asked on the consuming channel, twice: the server answers the first
+        question after applying everything sent before it on that channel, and writes
+        any delivery that caused before answering the second, so a message is counted
+        either in the queue or in the buffer, never in transit.
+        """
+        lib = _aiormq()
+        if self._consuming() and self._consumer is not None:
+            channel = self._consumer[0]
+            with contextlib.suppress(
+                lib.exceptions.AMQPError, lib.exceptions.ChannelInvalidStateError
+            ):
+                await channel.queue_declare(self.queue, passive=True)
+                ok = await channel.queue_declare(self.queue, passive=True)
+                buffered = sum(1 for item in self._buffer if item.lease.live)
+                return int(ok.message_count or 0) + buffered
+        return await self._count([self.queue]) + sum(1 for item in self._buffer if item.lease.live)
 
     async def _purge(self) -> int:
         lib = _aiormq()
@@ -803,11 +834,26 @@ class RabbitMQBroker(Broker):
                 # wait until the queue has them: a request on the same channel is answered
                 # after the nack is applied, so a count made right after sees them.
                 await channel.basic_nack(last_tag, multiple=True, requeue=True)
-                await channel.queue_declare(self.dead_queue, passive=True)
+                await self._await_count(channel, self.dead_queue, len(seen) - len(taken))
         finally:
             with contextlib.suppress(Exception):
                 await channel.close()
         return seen, taken
+
+    async def _await_count(self, channel: aiormq.Channel, queue: str, at_least: int) -> None:
+        """Wait (at most a second) until ``queue`` shows ``at_least`` ready messages.
+
+        A quorum queue applies a nack through its Raft log: a count asked right after the
+        nack may not see the returned messages yet. Only browsing returns messages to
+        the dead queue, so waiting here makes a count right after a browse exact.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 1.0
+        while True:
+            ok = await channel.queue_declare(queue, passive=True)
+            if int(ok.message_count or 0) >= at_least or loop.time() >= deadline:
+                return
+            await asyncio.sleep(0.005)
 
     async def _dead_list(self, limit: int, offset: int) -> list[DeadLetter]:
         seen, _ = await self._browse(None, limit=offset + limit)
