@@ -66,3 +66,17 @@ async def test_cancel_requested_elsewhere_stops_the_running_task(
         result = await gateway_store.wait(task.id, 5)
     assert result is not None
     assert result.status is TaskStatus.CANCELLED
+
+
+async def test_a_file_of_another_schema_version_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    from skilld.exceptions import BackendUnavailableError
+
+    path = tmp_path / "r.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE results (task_id TEXT)")
+        conn.execute("PRAGMA user_version = 1")
+    store = open_store(f"sqlite:///{path}")
+    with pytest.raises(BackendUnavailableError, match="schema version 1, this skilld uses 2"):
+        await store.connect()

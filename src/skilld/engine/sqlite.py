@@ -39,9 +39,13 @@ _Outcome = tuple[asyncio.Future[Any], asyncio.AbstractEventLoop, Any, BaseExcept
 class SQLiteDB:
     """A SQLite file served by one thread that batches operations into transactions."""
 
-    def __init__(self, path: Path, *, schema: str, max_batch: int = 1024) -> None:
+    def __init__(self, path: Path, *, schema: str, version: int = 1, max_batch: int = 1024) -> None:
+        """``schema`` is run on every open (``CREATE … IF NOT EXISTS``); ``version`` is
+        kept in ``PRAGMA user_version``, and a file holding another version is refused
+        rather than misread."""
         self.path = path
         self._schema = schema
+        self._version = version
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -60,6 +64,8 @@ class SQLiteDB:
         if self._startup_error is not None:
             error = self._startup_error
             self._thread = None
+            if isinstance(error, BackendUnavailableError):
+                raise error
             raise BackendUnavailableError(f"cannot open SQLite file {self.path}: {error}")
 
     async def close(self) -> None:
@@ -84,7 +90,18 @@ class SQLiteDB:
         conn.execute("PRAGMA busy_timeout = 10000")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").fetchone()[
+            0
+        ]
+        if tables and found != self._version:
+            conn.close()
+            raise BackendUnavailableError(
+                f"{self.path} holds schema version {found}, this skilld uses {self._version}: "
+                "move the file away or choose another data directory"
+            )
         conn.executescript(self._schema)
+        conn.execute(f"PRAGMA user_version = {int(self._version)}")
         return conn
 
     def _serve(self) -> None:

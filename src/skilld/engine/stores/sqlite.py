@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -44,22 +44,20 @@ CREATE TABLE IF NOT EXISTS results (
     task_id TEXT PRIMARY KEY,
     terminal INTEGER NOT NULL,
     body BLOB NOT NULL,
-    expires_at REAL NOT NULL
+    expires_at REAL NOT NULL,
+    token TEXT,
+    fence INTEGER NOT NULL DEFAULT 0,
+    worker TEXT,
+    lease_until REAL NOT NULL DEFAULT 0,
+    cancel INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS results_expiry ON results (expires_at);
-CREATE TABLE IF NOT EXISTS claims (
-    task_id TEXT PRIMARY KEY,
-    token TEXT,
-    fence INTEGER NOT NULL,
-    worker TEXT NOT NULL,
-    expires_at REAL NOT NULL
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cancels (task_id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     key TEXT PRIMARY KEY,
     task_id TEXT NOT NULL,
     expires_at REAL NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS cancels (task_id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     task_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -75,34 +73,43 @@ CREATE TABLE IF NOT EXISTS workers (
     expires_at REAL NOT NULL
 ) WITHOUT ROWID;
 """
+SCHEMA_VERSION = 2
+# A task's claim lives in its result row (token, fence, worker, lease_until), so a claim or
+# a finish is one read and one write. ``cancels`` holds cancellations of tasks the store
+# has no row for yet; a claim consumes them.
 
 _json = msgspec.json.Encoder()
 _data = msgspec.json.Decoder(dict[str, Any])
 _breaker = msgspec.json.Decoder(BreakerState)
 _worker = msgspec.json.Decoder(WorkerInfo)
 
+_TERMINAL_SET = (
+    "terminal = 1, body = :body, expires_at = :expires, token = NULL, lease_until = 0, cancel = 0"
+)
 
-def _row_result(conn: sqlite3.Connection, task_id: str) -> tuple[TaskResult, bool] | None:
+
+class _State(NamedTuple):
+    body: bytes | None
+    terminal: bool
+    cancel: bool
+    token: str | None
+    fence: int
+    worker: str
+    lease_until: float
+
+
+def _state(conn: sqlite3.Connection, task_id: str) -> _State:
+    """Everything a claim, a finish or a cancellation decides on, in one statement."""
     row = conn.execute(
-        "SELECT body, terminal FROM results WHERE task_id = ?", (task_id,)
-    ).fetchone()
-    return None if row is None else (decode_result(row[0]), bool(row[1]))
-
-
-def _state(
-    conn: sqlite3.Connection, task_id: str
-) -> tuple[bytes | None, bool, bool, str | None, int | None, str, float]:
-    """Everything a claim or a finish decides on, in one statement: (result body,
-    terminal, cancel requested, claim token, fence, holder, lease expiry)."""
-    row = conn.execute(
-        "SELECT r.body, r.terminal, EXISTS (SELECT 1 FROM cancels WHERE task_id = :id),"
-        " c.token, c.fence, c.worker, c.expires_at"
-        " FROM (SELECT :id AS id) AS k"
-        " LEFT JOIN results AS r ON r.task_id = k.id"
-        " LEFT JOIN claims AS c ON c.task_id = k.id",
+        "SELECT r.body, r.terminal,"
+        " COALESCE(r.cancel, 0) OR EXISTS (SELECT 1 FROM cancels WHERE task_id = :id),"
+        " r.token, r.fence, r.worker, r.lease_until"
+        " FROM (SELECT :id AS id) AS k LEFT JOIN results AS r ON r.task_id = k.id",
         {"id": task_id},
     ).fetchone()
-    return row[0], bool(row[1]), bool(row[2]), row[3], row[4], row[5] or "", row[6] or 0.0
+    return _State(
+        row[0], bool(row[1]), bool(row[2]), row[3], row[4] or 0, row[5] or "", row[6] or 0.0
+    )
 
 
 def _append(conn: sqlite3.Connection, event: TaskEvent) -> None:
@@ -113,15 +120,14 @@ def _append(conn: sqlite3.Connection, event: TaskEvent) -> None:
     )
 
 
-def _write(
-    conn: sqlite3.Connection, result: TaskResult, expires_at: float, *, insert_only: bool = False
-) -> bool:
-    verb = "INSERT OR IGNORE" if insert_only else "INSERT OR REPLACE"
-    cursor = conn.execute(
-        f"{verb} INTO results (task_id, terminal, body, expires_at) VALUES (?, ?, ?, ?)",
-        (result.id, int(result.terminal), encode(result), expires_at),
+def _write_terminal(conn: sqlite3.Connection, result: TaskResult, expires_at: float) -> None:
+    """Store a terminal result over whatever the row holds (callers checked it may)."""
+    conn.execute(
+        "INSERT INTO results (task_id, terminal, body, expires_at) VALUES (:id, 1, :body, :expires)"
+        f" ON CONFLICT (task_id) DO UPDATE SET {_TERMINAL_SET}",
+        {"id": result.id, "body": encode(result), "expires": expires_at},
     )
-    return cursor.rowcount == 1
+    _append(conn, finished_event(result))
 
 
 class SQLiteStore(Store):
@@ -136,7 +142,7 @@ class SQLiteStore(Store):
         super().__init__(result_ttl=result_ttl)
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
-        self._db = SQLiteDB(self.path, schema=SCHEMA)
+        self._db = SQLiteDB(self.path, schema=SCHEMA, version=SCHEMA_VERSION)
 
     @classmethod
     def from_url(cls, url: BackendURL, **options: Any) -> SQLiteStore:
@@ -153,16 +159,19 @@ class SQLiteStore(Store):
 
     async def _get(self, task_ids: Sequence[str]) -> dict[str, TaskResult]:
         now = self._clock()
+        ids = list(task_ids)
 
         def op(conn: sqlite3.Connection) -> dict[str, TaskResult]:
             found: dict[str, TaskResult] = {}
-            for task_id in task_ids:
-                row = conn.execute(
-                    "SELECT body FROM results WHERE task_id = ? AND expires_at > ?",
-                    (task_id, now),
-                ).fetchone()
-                if row is not None:
-                    found[task_id] = decode_result(row[0])
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT task_id, body FROM results WHERE task_id IN ({marks})"
+                    " AND expires_at > ?",
+                    (*chunk, now),
+                ).fetchall()
+                found.update((r[0], decode_result(r[1])) for r in rows)
             return found
 
         return await self._db.run(op)
@@ -172,7 +181,12 @@ class SQLiteStore(Store):
 
         def op(conn: sqlite3.Connection) -> None:
             for result, event in zip(results, events, strict=True):
-                if _write(conn, result, expires, insert_only=True):
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO results (task_id, terminal, body, expires_at)"
+                    " VALUES (?, 0, ?, ?)",
+                    (result.id, encode(result), expires),
+                )
+                if cursor.rowcount == 1:
                     _append(conn, event)
 
         await self._db.run(op)
@@ -181,24 +195,34 @@ class SQLiteStore(Store):
         ttl = self.result_ttl
 
         def op(conn: sqlite3.Connection) -> ClaimOutcome:
-            body, terminal, cancel, token, fence, worker, expires_at = _state(conn, task_id)
-            previous = None if body is None else decode_result(body)
-            if terminal:
+            state = _state(conn, task_id)
+            previous = None if state.body is None else decode_result(state.body)
+            if state.terminal:
                 assert previous is not None
                 return Finished(previous)
-            if cancel:
+            if state.cancel:
                 result = cancelled_result(previous, task_id, now)
-                self._finish_in(conn, result, now + ttl, had_cancel=True)
+                _write_terminal(conn, result, now + ttl)
+                conn.execute("DELETE FROM cancels WHERE task_id = ?", (task_id,))
                 return Finished(result)
-            if token is not None and expires_at > now:
-                return Busy(worker, expires_at)
-            mine = replace(claim, fence=(fence or 0) + 1)
+            if state.token is not None and state.lease_until > now:
+                return Busy(state.worker, state.lease_until)
+            mine = replace(claim, fence=state.fence + 1)
             conn.execute(
-                "INSERT OR REPLACE INTO claims (task_id, token, fence, worker, expires_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (task_id, mine.token, mine.fence, mine.worker, mine.expires_at),
+                "INSERT INTO results (task_id, terminal, body, expires_at, token, fence, worker,"
+                " lease_until) VALUES (:id, 0, :body, :expires, :token, :fence, :worker, :until)"
+                " ON CONFLICT (task_id) DO UPDATE SET body = :body, expires_at = :expires,"
+                " token = :token, fence = :fence, worker = :worker, lease_until = :until",
+                {
+                    "id": task_id,
+                    "body": encode(running_result(previous, mine, now)),
+                    "expires": now + ttl,
+                    "token": mine.token,
+                    "fence": mine.fence,
+                    "worker": mine.worker,
+                    "until": mine.expires_at,
+                },
             )
-            _write(conn, running_result(previous, mine, now), now + ttl)
             _append(conn, started_event(mine))
             return Acquired(mine)
 
@@ -209,7 +233,7 @@ class SQLiteStore(Store):
             lost: set[str] = set()
             for claim in claims:
                 cursor = conn.execute(
-                    "UPDATE claims SET expires_at = ? WHERE task_id = ? AND token = ?",
+                    "UPDATE results SET lease_until = ? WHERE task_id = ? AND token = ?",
                     (until, claim.task_id, claim.token),
                 )
                 if cursor.rowcount != 1:
@@ -219,46 +243,43 @@ class SQLiteStore(Store):
         return await self._db.run(op)
 
     async def _release(self, claim: Claim, result: TaskResult | None) -> None:
-        expires = self._clock() + self.result_ttl
+        body = None if result is None else encode(result)
 
         def op(conn: sqlite3.Connection) -> None:
-            cursor = conn.execute(
-                "UPDATE claims SET token = NULL WHERE task_id = ? AND token = ?",
-                (claim.task_id, claim.token),
+            conn.execute(
+                "UPDATE results SET token = NULL, lease_until = 0, body = COALESCE(?, body)"
+                " WHERE task_id = ? AND token = ?",
+                (body, claim.task_id, claim.token),
             )
-            if cursor.rowcount == 1 and result is not None:
-                stored = _row_result(conn, claim.task_id)
-                if stored is None or not stored[1]:
-                    _write(conn, result, expires)
 
         await self._db.run(op)
 
-    @staticmethod
-    def _finish_in(
-        conn: sqlite3.Connection,
-        result: TaskResult,
-        expires_at: float,
-        *,
-        had_claim: bool = True,
-        had_cancel: bool = True,
-    ) -> None:
-        _write(conn, result, expires_at)
-        if had_claim:
-            conn.execute("DELETE FROM claims WHERE task_id = ?", (result.id,))
-        if had_cancel:
-            conn.execute("DELETE FROM cancels WHERE task_id = ?", (result.id,))
-        _append(conn, finished_event(result))
-
     async def _finish(self, result: TaskResult, token: str | None, expires_at: float) -> bool:
+        params = {"id": result.id, "body": encode(result), "expires": expires_at, "token": token}
+
         def op(conn: sqlite3.Connection) -> bool:
-            _, terminal, cancel, held, fence, _, _ = _state(conn, result.id)
-            if terminal:
-                return False
-            if token is not None and held != token:
-                return False
-            self._finish_in(
-                conn, result, expires_at, had_claim=fence is not None, had_cancel=cancel
-            )
+            if token is not None:
+                cursor = conn.execute(
+                    f"UPDATE results SET {_TERMINAL_SET}"
+                    " WHERE task_id = :id AND token = :token AND terminal = 0",
+                    params,
+                )
+                if cursor.rowcount != 1:
+                    return False  # already finished, or the claim was taken over
+            else:
+                cursor = conn.execute(
+                    f"UPDATE results SET {_TERMINAL_SET} WHERE task_id = :id AND terminal = 0",
+                    params,
+                )
+                if cursor.rowcount != 1:
+                    cursor = conn.execute(
+                        "INSERT OR IGNORE INTO results (task_id, terminal, body, expires_at)"
+                        " VALUES (:id, 1, :body, :expires)",
+                        params,
+                    )
+                    if cursor.rowcount != 1:
+                        return False  # a terminal result is there already
+            _append(conn, finished_event(result))
             return True
 
         return await self._db.run(op)
@@ -267,10 +288,17 @@ class SQLiteStore(Store):
         expires = self._clock() + self.result_ttl
 
         def op(conn: sqlite3.Connection) -> bool:
-            stored = _row_result(conn, task_id)
-            if stored is None or stored[0].status is not TaskStatus.DEAD:
+            state = _state(conn, task_id)
+            if state.body is None:
                 return False
-            _write(conn, replace_struct(stored[0], status=TaskStatus.QUEUED), expires)
+            stored = decode_result(state.body)
+            if stored.status is not TaskStatus.DEAD:
+                return False
+            conn.execute(
+                "UPDATE results SET terminal = 0, body = ?, expires_at = ?, token = NULL"
+                " WHERE task_id = ?",
+                (encode(replace_struct(stored, status=TaskStatus.QUEUED)), expires, task_id),
+            )
             return True
 
         return await self._db.run(op)
@@ -298,18 +326,19 @@ class SQLiteStore(Store):
         ttl = self.result_ttl
 
         def op(conn: sqlite3.Connection) -> TaskResult | None:
-            body, terminal, cancel, token, fence, _, expires_at = _state(conn, task_id)
-            if terminal:
+            state = _state(conn, task_id)
+            if state.terminal:
                 return None
-            if body is not None and (token is None or expires_at <= now):
-                result = cancelled_result(decode_result(body), task_id, now)
-                self._finish_in(
-                    conn, result, now + ttl, had_claim=fence is not None, had_cancel=cancel
+            if state.body is None:
+                conn.execute(
+                    "INSERT OR IGNORE INTO cancels (task_id, at) VALUES (?, ?)", (task_id, now)
                 )
+                return None
+            if state.token is None or state.lease_until <= now:
+                result = cancelled_result(decode_result(state.body), task_id, now)
+                _write_terminal(conn, result, now + ttl)
                 return result
-            conn.execute(
-                "INSERT OR IGNORE INTO cancels (task_id, at) VALUES (?, ?)", (task_id, now)
-            )
+            conn.execute("UPDATE results SET cancel = 1 WHERE task_id = ?", (task_id,))
             return None
 
         return await self._db.run(op)
@@ -319,11 +348,13 @@ class SQLiteStore(Store):
 
         def op(conn: sqlite3.Connection) -> set[str]:
             found: set[str] = set()
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
+            for start in range(0, len(ids), 400):
+                chunk = ids[start : start + 400]
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
-                    f"SELECT task_id FROM cancels WHERE task_id IN ({marks})", chunk
+                    f"SELECT task_id FROM results WHERE task_id IN ({marks}) AND cancel = 1"
+                    f" UNION SELECT task_id FROM cancels WHERE task_id IN ({marks})",
+                    (*chunk, *chunk),
                 ).fetchall()
                 found.update(r[0] for r in rows)
             return found
@@ -388,6 +419,8 @@ class SQLiteStore(Store):
         return await self._db.run(op)
 
     async def _expire(self, now: float) -> int:
+        ttl = self.result_ttl
+
         def op(conn: sqlite3.Connection) -> int:
             gone = [
                 r[0]
@@ -401,6 +434,7 @@ class SQLiteStore(Store):
                 "DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,)
             ).rowcount
             beats = conn.execute("DELETE FROM workers WHERE expires_at <= ?", (now,)).rowcount
+            conn.execute("DELETE FROM cancels WHERE at <= ?", (now - ttl,))
             return len(gone) + keys + beats
 
         return await self._db.run(op)
