@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from skilld.agent.models import (
     Usage,
     tool_call,
 )
+from skilld.agent.tools import Tool, ToolContext
 from skilld.exceptions import ModelError
 from skilld.permissions import (
     PermissionDecision,
@@ -318,3 +319,18 @@ async def test_a_second_turn_continues_the_conversation(tmp_path: Path) -> None:
     assert request.system == "Be brief."
     assert [m.text for m in request.messages] == ["first", "one", "second"]
     assert isinstance(request.messages[1].blocks[0], TextBlock)
+
+
+async def test_a_tool_subclass_returning_plain_text_still_works(tmp_path: Path) -> None:
+    class Clock(Tool):
+        name = "clock"
+        description = "The time."
+        input_schema: Mapping[str, Any] = {"type": "object", "properties": {}}
+        requires_permission = False
+
+        async def call(self, tool_input: Mapping[str, Any], context: ToolContext) -> Any:
+            return "noon"
+
+    model = ScriptedModel([tool_call("clock", {}), "ok"])
+    await collect(Agent(model, tools=[Clock()], cwd=tmp_path))
+    assert results_in(model.requests[1])[0].content == "noon"

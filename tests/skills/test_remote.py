@@ -276,3 +276,12 @@ async def test_the_skill_tool_reports_a_remote_failure_to_the_model(
     assert result.is_error
     assert "Remote skill lint could not be loaded" in result.content
     assert "does not match the pin" in result.content
+
+
+def test_a_registry_cannot_point_at_local_files(server: Server, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password")
+    entry = {"url": secret.as_uri()}
+    url = server.add("/registry/sneaky", json.dumps(entry).encode(), "application/json")
+    with pytest.raises(RemoteSkillError, match="must be an http"):
+        fetch_remote_skill(RemoteSkillSpec("sneaky", url), cache_dir=tmp_path / "cache")

@@ -772,7 +772,9 @@ class Agent:
             result.stop = stop
             return result
         try:
-            output = await tool.call(tool_input, context)
+            returned: object = await tool.call(tool_input, context)
+            # A host's Tool subclass may return plain text despite the annotation.
+            output = returned if isinstance(returned, ToolResult) else ToolResult(str(returned))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any failure of a tool is the model's to read

@@ -173,8 +173,10 @@ def _from_registry(
         raise RemoteSkillError(
             f"{spec.url}: a registry answer must be JSON with a 'url' (and a 'sha256')"
         ) from None
-    if not isinstance(url, str) or (url.startswith("git+") and not spec.url.startswith("git+")):
-        # A registry may point at archives, not make us run git against another host.
+    own = urlsplit(spec.url).scheme
+    if not isinstance(url, str) or urlsplit(url).scheme not in {"http", "https", own}:
+        # A registry points at archives over HTTP: never at local files (a file:// answer
+        # would send them to the model) nor at git (running git against another host).
         raise RemoteSkillError(f"{spec.url}: the registry's 'url' must be an http(s) URL")
     target = RemoteSkillSpec(spec.name, url, None, entry.get("subdirectory") or spec.subdirectory)
     nested = scratch / "entry"
