@@ -387,3 +387,15 @@ async def test_heartbeats_name_the_worker(broker: Broker, store: Store) -> None:
         await asyncio.wait_for(seen(), 5)
         [info] = await store.workers()
     assert info.concurrency == w.concurrency
+
+
+async def test_task_past_its_deadline_is_not_started(broker: Broker, store: Store) -> None:
+    calls: list[str] = []
+    late = SkillTask(skill="s", deadline=time.time() - 1)
+    async with worker(broker, store, lambda t: calls.append(t.id)):
+        await submit(broker, store, late)
+        [result] = await results(store, [late.id])
+    assert result.status is TaskStatus.FAILED
+    assert result.error is not None
+    assert result.error.type == "DeadlineExceeded"
+    assert calls == []

@@ -8,8 +8,8 @@ transient.
 
 The delay is exponential (``base_delay * factor ** (attempt - 1)``, capped at
 ``max_delay``) with jitter so retries of a burst do not arrive together. A
-:class:`~skilld.exceptions.Retry` raised by a skill or tool sets the delay itself, and a
-provider's ``Retry-After`` is never undercut.
+:class:`~skilld.exceptions.Retry` raised by a skill or tool sets the delay itself (and, like
+any retry, uses up an attempt), and a provider's ``Retry-After`` is never undercut.
 """
 
 from __future__ import annotations
