@@ -36,6 +36,8 @@ from skilld.permissions import (
     PermissionRequest,
     PermissionRule,
 )
+from skilld.skills.registry import SkillRegistry
+from tests.helpers import write_skill
 
 
 async def collect(agent: Agent, prompt: str = "go", **options: Any) -> list[AgentEvent]:
@@ -334,3 +336,23 @@ async def test_a_tool_subclass_returning_plain_text_still_works(tmp_path: Path) 
     model = ScriptedModel([tool_call("clock", {}), "ok"])
     await collect(Agent(model, tools=[Clock()], cwd=tmp_path))
     assert results_in(model.requests[1])[0].content == "noon"
+
+
+async def test_compaction_keeps_a_summary_and_the_invoked_skills(tmp_path: Path) -> None:
+    skills = tmp_path / ".claude" / "skills"
+    write_skill(skills, "style", "description: House style", "Write short sentences.\n")
+    registry = SkillRegistry(tmp_path, include_packages=False, include_bundled=False)
+    model = ScriptedModel(
+        [tool_call("Skill", {"skill": "style"}), "Styled.", "We styled the docs.", "next"]
+    )
+    agent = Agent(model, registry=registry, cwd=tmp_path)
+    await agent.complete("style the docs")
+    summary = await agent.compact(instructions="Keep file names.")
+    assert summary == "We styled the docs."
+    assert model.requests[2].messages[-1].text.endswith("Keep file names.")
+    (message,) = agent.messages
+    assert "We styled the docs." in message.text
+    assert "### Skill: style" in message.text
+    assert "Write short sentences." in message.text
+    await agent.complete("continue")
+    assert [m.role for m in model.requests[3].messages] == ["user", "user"]

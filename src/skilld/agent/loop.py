@@ -88,6 +88,12 @@ __all__ = [
 DEFAULT_MAX_TURNS = 50
 """Model calls one :meth:`Agent.run` makes at most unless told otherwise."""
 
+_COMPACT_PROMPT = (
+    "Summarise the conversation so far for a continuation: the task, what was done, what "
+    "was found, the decisions made, and what remains. Be complete but concise."
+)
+_SUMMARY_HEADER = "This session continues an earlier conversation, summarised here:"
+
 StopCause = Literal[
     "end_turn", "max_turns", "token_budget", "cancelled", "hook_stopped", "prompt_blocked"
 ]
@@ -445,6 +451,47 @@ class Agent:
         async with contextlib.aclosing(self._loop(base or TurnContext(), cancel)) as events:
             async for event in events:
                 yield event
+
+    async def compact(self, summary: str | None = None, *, instructions: str | None = None) -> str:
+        """Replace the conversation with a summary and the skills it was following.
+
+        The summary is ``summary`` or, without one, the model's answer to a request to
+        summarise (``instructions`` added). The new conversation is one user message:
+        the summary, then the session's re-attached skills (the most recent invocation
+        of each, within the compaction budgets; see :mod:`skilld.agent.session`).
+        PreCompact and PostCompact hooks run around it. Returns the summary.
+        """
+        from skilld.agent.session import render_attachments
+
+        trigger = "manual"
+        if self.hooks is not None:
+            await self.hooks.run(
+                HookEvent.PRE_COMPACT,
+                agent_id=None if self.agent_id == MAIN_AGENT_ID else self.agent_id,
+                trigger=trigger,
+                custom_instructions=instructions or "",
+            )
+        if summary is None:
+            ask = _COMPACT_PROMPT + (f"\n\n{instructions}" if instructions else "")
+            request = ModelRequest(
+                messages=(*self.messages, Message.user(ask)),
+                system=self.system,
+                max_tokens=self.max_tokens,
+            )
+            response = await self.model.complete(request)
+            self.usage = self.usage + response.usage
+            summary = response.text
+        attached = render_attachments(self.session.compact(self.agent_id))
+        text = f"{_SUMMARY_HEADER}\n\n{summary}" + (f"\n\n{attached}" if attached else "")
+        self.messages[:] = [Message.user(text)]
+        if self.hooks is not None:
+            await self.hooks.run(
+                HookEvent.POST_COMPACT,
+                agent_id=None if self.agent_id == MAIN_AGENT_ID else self.agent_id,
+                trigger=trigger,
+                compact_summary=summary,
+            )
+        return summary
 
     def fork(
         self,
