@@ -216,6 +216,8 @@ class RabbitMQBroker(Broker):
         # Counters a test or a dashboard reads: reconnections seen, consumers (re)started.
         self.reconnections = 0
         self.consumer_starts = 0
+        self.peak_confirms = 0  # most publisher confirms that were outstanding at once
+        self._unconfirmed = 0
 
         self._aio_pika: Any = None
         self._conn: aio_pika.abc.AbstractRobustConnection | None = None
@@ -452,52 +454,64 @@ class RabbitMQBroker(Broker):
             await asyncio.gather(*(self._send_one(*item) for item in items))
 
     async def _send_one(self, exchange: str, routing_key: str, body: bytes, props: Any) -> None:
-        lib = _aiormq()
         assert self._window is not None
+        async with self._window:
+            self._unconfirmed += 1
+            self.peak_confirms = max(self.peak_confirms, self._unconfirmed)
+            try:
+                await self._publish_confirmed(exchange, routing_key, body, props)
+            finally:
+                self._unconfirmed -= 1
+
+    async def _publish_confirmed(
+        self, exchange: str, routing_key: str, body: bytes, props: Any
+    ) -> None:
+        """Publish until the server confirms, through reconnections, for at most
+        ``publish_timeout`` seconds."""
+        lib = _aiormq()
         assert self._pub is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.publish_timeout
-        async with self._window:
-            while True:
-                try:
-                    channel = cast(
-                        "aiormq.Channel",
-                        await asyncio.wait_for(
-                            self._pub.get_underlay_channel(), max(0.01, deadline - loop.time())
-                        ),
-                    )
-                    confirm = await channel.basic_publish(
-                        body,
-                        exchange=exchange,
-                        routing_key=routing_key,
-                        properties=props,
-                        mandatory=True,
-                        wait=False,
-                        timeout=max(0.01, deadline - loop.time()),
-                    )
-                except (
-                    TimeoutError,
-                    ConnectionError,
-                    lib.exceptions.AMQPError,
-                    lib.exceptions.ChannelInvalidStateError,
-                ) as exc:
-                    problem: str = f"{type(exc).__name__}: {exc}"
+        while True:
+            try:
+                channel = cast(
+                    "aiormq.Channel",
+                    await asyncio.wait_for(
+                        self._pub.get_underlay_channel(), max(0.01, deadline - loop.time())
+                    ),
+                )
+                confirm = await channel.basic_publish(
+                    body,
+                    exchange=exchange,
+                    routing_key=routing_key,
+                    properties=props,
+                    mandatory=True,
+                    wait=False,
+                    timeout=max(0.01, deadline - loop.time()),
+                )
+            except (
+                TimeoutError,
+                ConnectionError,
+                lib.exceptions.AMQPError,
+                lib.exceptions.ChannelInvalidStateError,
+            ) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if isinstance(confirm, lib.spec.Basic.Ack):
+                    return
+                if isinstance(confirm, lib.abc.DeliveredMessage):
+                    problem = f"no queue took the message (routing key {routing_key!r})"
+                    with contextlib.suppress(Exception):
+                        await self._declare()
                 else:
-                    if isinstance(confirm, lib.spec.Basic.Ack):
-                        return
-                    if isinstance(confirm, lib.abc.DeliveredMessage):
-                        problem = f"no queue took the message (routing key {routing_key!r})"
-                        with contextlib.suppress(Exception):
-                            await self._declare()
-                    else:
-                        problem = f"the server refused the message ({confirm!r})"
-                if loop.time() >= deadline:
-                    raise BackendUnavailableError(
-                        f"RabbitMQ broker {_safe(self.url)}: publishing failed for "
-                        f"{self.publish_timeout:g}s: {problem}"
-                    )
-                log.info("RabbitMQ broker: publish again after: %s", problem)
-                await asyncio.sleep(0.05)
+                    problem = f"the server refused the message ({confirm!r})"
+            if loop.time() >= deadline:
+                raise BackendUnavailableError(
+                    f"RabbitMQ broker {_safe(self.url)}: publishing failed for "
+                    f"{self.publish_timeout:g}s: {problem}"
+                )
+            log.info("RabbitMQ broker: publish again after: %s", problem)
+            await asyncio.sleep(0.05)
 
     async def _route(self, message: Message, *, due: float | None = None) -> tuple[str, str]:
         """(exchange, routing key) of a message delayed until ``due`` (None: now)."""
