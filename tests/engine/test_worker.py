@@ -399,3 +399,17 @@ async def test_task_past_its_deadline_is_not_started(broker: Broker, store: Stor
     assert result.error is not None
     assert result.error.type == "DeadlineExceeded"
     assert calls == []
+
+
+async def test_a_task_cancelling_itself_fails_like_any_error(broker: Broker, store: Store) -> None:
+    async def self_cancelling(task: SkillTask) -> None:
+        raise asyncio.CancelledError
+
+    task = SkillTask(skill="s", max_attempts=1)
+    async with worker(broker, store, self_cancelling) as w:
+        await submit(broker, store, task)
+        [result] = await results(store, [task.id])
+    assert result.status is TaskStatus.DEAD
+    assert result.error is not None
+    assert "cancelled its own execution" in result.error.message
+    assert w.running == 0

@@ -445,7 +445,11 @@ class Worker:
                 error = TaskError("TaskCancelled", "cancelled while running")
                 await self._settle(task, run, TaskStatus.CANCELLED, started, error=error)
                 return
-            raise
+            # Cancelled from inside (the skill's own code): a failure like any other.
+            inner = RuntimeError("the task's code cancelled its own execution")
+            await self._breakers.record(keys, inner)
+            await self._failed(task, run, inner, started)
+            return
         except TimeoutError as exc:
             timeout = TimeoutError(
                 f"the attempt ran longer than its timeout of {task.timeout_s:g}s"
