@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,9 @@ from typer.testing import CliRunner
 
 from skilld.agent.models import Model, ScriptedModel, register_model_scheme, tool_call
 from skilld.cli import app
+from skilld.skills.model import content_hash
 from tests.helpers import write_skill
+from tests.skills.test_remote import Server
 
 runner = CliRunner()
 
@@ -106,3 +110,34 @@ def test_tool_uses_are_shown_and_permissions_apply(project: Path) -> None:
     assert "⎿ from-tool" in run(project, "hello", "x", "--model", "runtest:", "--yes").stdout
     refused = run(project, "hello", "x", "--model", "runtest:", "--yes", "--deny", "Bash(echo *)")
     assert "⎿ Permission to use Bash denied" in refused.stdout
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    served = Server()
+    thread = threading.Thread(target=served.httpd.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield served
+    finally:
+        served.httpd.shutdown()
+        served.httpd.server_close()
+        thread.join(5)
+
+
+def test_a_remote_skill_by_url_with_a_pin(project: Path, server: Server) -> None:
+    body = b"---\ndescription: Remote hello\n---\nRemote hello to $ARGUMENTS.\n"
+    url = server.add("/skills/greeter/SKILL.md", body, "text/markdown")
+    folder = project / "pinned"
+    folder.mkdir()
+    (folder / "SKILL.md").write_bytes(body)
+    pin = content_hash(folder)
+    data = run_json(project, url, "Ada", "--model", "sim:0", "--pin", pin)
+    assert data["skill"] == "greeter"
+    assert "Remote hello to Ada." in data["text"]
+    wrong = run(project, url, "--model", "sim:0", "--pin", "sha256:" + "0" * 64)
+    assert wrong.exit_code == 1
+    assert "does not match the pin" in wrong.stderr
+    misplaced = run(project, "hello", "--model", "sim:0", "--pin", pin)
+    assert misplaced.exit_code == 2
+    assert "--pin applies to a remote skill" in misplaced.stderr

@@ -4,7 +4,9 @@ An inline skill's expanded content becomes the user message of one agent turn (i
 ``allowed-tools`` pre-approved for that turn); a fork skill runs as a sub-agent and its
 final text is the answer. The model comes from ``--model``, else from the skill's
 ``model:`` when that is a backend URI, else from ``SKILLD_DEFAULT_MODEL``; with none, the
-command says so and exits 2. ``--model sim:0`` needs no key and no network.
+command says so and exits 2. ``--model sim:0`` needs no key and no network. NAME may
+also be a remote skill's URL (see :mod:`skilld.skills.remote`), checked against
+``--pin sha256:<hex>`` when given.
 
 Permissions come from the settings files plus ``--allow`` / ``--deny`` rules. Nothing is
 asked interactively: a tool use that would need a person's answer is denied (the message
@@ -21,8 +23,9 @@ import asyncio
 import json
 import shlex
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlsplit
 
 import typer
 from rich.console import Console
@@ -98,6 +101,7 @@ async def _run(
     max_turns: int | None,
     as_json: bool,
     console: Console,
+    pin: str | None = None,
 ) -> int:
     from skilld.agent.loop import Agent, TurnEnd
     from skilld.agent.models import resolve_model
@@ -109,8 +113,17 @@ async def _run(
     from skilld.tool import MODEL_URI_PREFIXES, SkillTool
 
     registry = SkillRegistry(cwd, add_dirs=add_dirs)
-    tool = SkillTool(registry)
-    skill = await tool.user_skill(name)
+    remote = None
+    if _is_remote(name):
+        from skilld.skills.remote import RemoteSkills, RemoteSkillSpec
+
+        spec = RemoteSkillSpec(_remote_name(name), name, sha256=pin)
+        remote = RemoteSkills([spec])
+        name = spec.name
+    elif pin is not None:
+        raise ConfigurationError("--pin applies to a remote skill: give its URL as NAME")
+    tool = SkillTool(registry, remote=remote)
+    skill = await tool.user_skill(name) if remote is None else await remote.get(name)
     uri = model_uri
     if uri is None and skill.model and skill.model.startswith(MODEL_URI_PREFIXES):
         uri = skill.model
@@ -165,6 +178,26 @@ async def _run(
     return 0 if end.reason == "end_turn" and end.detail != "error" else 1
 
 
+def _is_remote(name: str) -> bool:
+    return "://" in name or name.startswith("git+")
+
+
+def _remote_name(url: str) -> str:
+    """A skill name for a URL: its ``path=`` folder, else the last path segment without
+    archive suffixes (``…/lint.tar.gz`` → ``lint``, ``…/lint/SKILL.md`` → ``lint``)."""
+    base, _, fragment = url.partition("#")
+    options = dict(parse_qsl(fragment))
+    if options.get("path"):
+        return PurePosixPath(options["path"]).name
+    parts = [p for p in urlsplit(base.removeprefix("git+")).path.split("/") if p]
+    if parts and parts[-1] == "SKILL.md":
+        parts.pop()
+    last = parts[-1] if parts else "remote"
+    for suffix in (".tar.gz", ".tgz", ".tar", ".zip", ".git", ".json"):
+        last = last.removesuffix(suffix)
+    return last or "remote"
+
+
 def _argument_string(words: list[str]) -> str:
     """The raw ``$ARGUMENTS``: one argument as typed; several joined, each one holding
     spaces quoted so ``$0``/``$1`` split where the shell split them."""
@@ -199,8 +232,16 @@ def run_command(
         int | None, typer.Option("--max-turns", min=1, help="Model calls at most.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary.")] = False,
+    pin: Annotated[
+        str | None,
+        typer.Option("--pin", help="sha256:<hex> the remote skill's content must hash to."),
+    ] = None,
 ) -> None:
-    """Run a skill through a model (inline: one agent turn; fork: a sub-agent)."""
+    """Run a skill through a model (inline: one agent turn; fork: a sub-agent).
+
+    NAME may be a URL (https://…/SKILL.md, an archive, a registry entry, git+…): the
+    skill is fetched, checked against --pin when given, and cached.
+    """
     console = Console(highlight=False)
     try:
         code = asyncio.run(
@@ -216,13 +257,14 @@ def run_command(
                 max_turns=max_turns or 50,
                 as_json=as_json,
                 console=console,
+                pin=pin,
             )
         )
     except ConfigurationError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}")
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     except SkilldError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}")
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     raise typer.Exit(code)
 
