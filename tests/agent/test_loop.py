@@ -30,6 +30,7 @@ from skilld.agent.models import (
 )
 from skilld.agent.tools import Tool, ToolContext
 from skilld.exceptions import ModelError
+from skilld.hooks import HookRunner, HooksConfig
 from skilld.permissions import (
     PermissionDecision,
     PermissionEngine,
@@ -356,3 +357,22 @@ async def test_compaction_keeps_a_summary_and_the_invoked_skills(tmp_path: Path)
     assert "Write short sentences." in message.text
     await agent.complete("continue")
     assert [m.role for m in model.requests[3].messages] == ["user", "user"]
+
+
+async def test_a_finished_answer_over_budget_is_still_a_normal_end(tmp_path: Path) -> None:
+    def answer(request: ModelRequest) -> ModelResponse:
+        return ModelResponse((TextBlock("all done"),), "end_turn", Usage(900, 200), "test")
+
+    agent = Agent(FunctionModel(answer), cwd=tmp_path, token_budget=1000)
+    end = (await collect(agent))[-1]
+    assert isinstance(end, TurnEnd)
+    assert (end.reason, end.text) == ("end_turn", "all done")
+
+    def more(event: dict[str, Any]) -> dict[str, Any]:
+        return {"decision": "block", "reason": "keep polishing"}
+
+    hooks = HookRunner(HooksConfig.of("Stop", more), cwd=tmp_path)
+    agent = Agent(FunctionModel(answer), cwd=tmp_path, token_budget=1000, hooks=hooks)
+    end = (await collect(agent))[-1]
+    assert isinstance(end, TurnEnd)
+    assert (end.reason, end.detail, end.turns) == ("token_budget", "keep polishing", 1)

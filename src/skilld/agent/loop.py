@@ -600,12 +600,12 @@ class Agent:
                 self.token_budget is not None and self.usage.total_tokens >= self.token_budget
             )
             if not calls:
-                if over_budget:
-                    yield self._end("token_budget", last_text, turns)
-                    return
                 feedback = await self._stop_hooks(stop_hook_active)
                 if feedback is None:
                     yield self._end("end_turn", last_text, turns)
+                    return
+                if over_budget:  # a Stop hook wants more, but the budget is spent
+                    yield self._end("token_budget", last_text, turns, feedback)
                     return
                 stop_hook_active = True
                 note = Message.user(feedback)
