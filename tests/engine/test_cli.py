@@ -139,3 +139,29 @@ def test_dlq_list_show_replay_purge(tmp_path: Path) -> None:
     assert vague.exit_code == 2
     purged = runner.invoke(app, ["dlq", "purge", "--all", *common])
     assert "purged 3 dead letter(s)" in purged.output
+
+
+def test_skilld_worker_burst_drains_the_queue_and_exits(tmp_path: Path) -> None:
+    skills = tmp_path / "skills"
+    write_skill(skills, "greet", "name: greet\ndescription: Greets", "Hello $ARGUMENTS!\n")
+    data = tmp_path / "data"
+    tasks = [SkillTask(skill="greet", args=str(i)) for i in range(3)]
+
+    async def enqueue() -> None:
+        async with (
+            open_broker(f"sqlite:///{data / 'queue.db'}") as b,
+            open_store(f"sqlite:///{data / 'results.db'}") as s,
+        ):
+            await submit_many(b, s, tasks)
+
+    asyncio.run(enqueue())
+    result = CliRunner().invoke(
+        app, ["worker", "--burst", "--data-dir", str(data), "--skills-dir", str(skills)]
+    )
+    assert result.exit_code == 0, result.output
+    outputs = [asyncio.run(_result(data, t.id)) for t in tasks]
+    assert [o.output.splitlines()[-1] for o in outputs if o is not None] == [
+        "Hello 0!",
+        "Hello 1!",
+        "Hello 2!",
+    ]

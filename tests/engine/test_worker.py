@@ -413,3 +413,18 @@ async def test_a_task_cancelling_itself_fails_like_any_error(broker: Broker, sto
     assert result.error is not None
     assert "cancelled its own execution" in result.error.message
     assert w.running == 0
+
+
+async def test_burst_worker_stops_when_everything_is_done(broker: Broker, store: Store) -> None:
+    def flaky(task: SkillTask) -> str:
+        if task.attempt == 1:
+            raise RuntimeError("again")
+        return "ok"
+
+    tasks = [SkillTask(skill="s") for _ in range(5)]
+    await submit_many(broker, store, tasks)
+    w = worker(broker, store, flaky, burst=True)
+    await asyncio.wait_for(w.run(), 20)  # returns by itself, retries included
+    done = await store.get_many([t.id for t in tasks])
+    assert {r.status for r in done.values()} == {TaskStatus.SUCCEEDED}
+    assert w.stats.retried == 5

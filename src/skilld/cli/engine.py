@@ -80,6 +80,9 @@ def worker(
         float,
         typer.Option("--grace", min=0, help="Seconds running tasks get to finish on SIGTERM."),
     ] = defaults.SHUTDOWN_GRACE_S,
+    burst: Annotated[
+        bool, typer.Option("--burst", help="Exit once nothing is queued, delayed or running.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each problem.")] = False,
 ) -> None:
     """Run tasks from the queue until SIGTERM or Ctrl-C (then stop gracefully)."""
@@ -109,6 +112,7 @@ def worker(
         concurrency=concurrency,
         lease_s=lease,
         shutdown_grace_s=grace,
+        burst=burst,
     )
 
     async def main() -> None:

@@ -158,6 +158,7 @@ class Worker:
         heartbeat_s: heartbeat period (0 turns heartbeats off).
         cancel_poll_s: how often to ask the store about cancellations made elsewhere.
         shutdown_grace_s: how long :meth:`stop` lets running tasks finish.
+        burst: stop by itself once nothing is queued, delayed or running.
         expire_every_s: how often this worker sweeps expired results, keys and
             heartbeats out of the store (0: never).
         rand / clock: injected randomness (retry jitter) and wall clock.
@@ -181,6 +182,7 @@ class Worker:
         cancel_poll_s: float = defaults.CANCEL_POLL_S,
         shutdown_grace_s: float = defaults.SHUTDOWN_GRACE_S,
         expire_every_s: float = defaults.EXPIRE_EVERY_S,
+        burst: bool = False,
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -199,6 +201,7 @@ class Worker:
         self.cancel_poll_s = cancel_poll_s
         self.shutdown_grace_s = shutdown_grace_s
         self.expire_every_s = expire_every_s
+        self.burst = burst
         self.stats = WorkerStats()
         self._rand = rand
         self._clock = clock
@@ -285,6 +288,10 @@ class Worker:
             if self._stopping.is_set():
                 await self.broker.release(deliveries)  # fetched after stop(): hand back
                 return
+            if not deliveries and self.burst and not self._handlers:
+                if await self.broker.depth() == 0:
+                    self.stop()  # burst mode: nothing waiting (retries included), done
+                continue
             for delivery in deliveries:
                 self.stats.received += 1
                 handler = asyncio.create_task(self._handle(delivery))
