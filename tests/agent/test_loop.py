@@ -26,6 +26,7 @@ from skilld.agent.models import (
     TextBlock,
     ToolResultBlock,
     Usage,
+    resolve_model,
     tool_call,
 )
 from skilld.agent.tools import Tool, ToolContext
@@ -376,3 +377,13 @@ async def test_a_finished_answer_over_budget_is_still_a_normal_end(tmp_path: Pat
     end = (await collect(agent))[-1]
     assert isinstance(end, TurnEnd)
     assert (end.reason, end.detail, end.turns) == ("token_budget", "keep polishing", 1)
+
+
+async def test_many_agents_share_one_sim_model_without_mixing_up(tmp_path: Path) -> None:
+    model = resolve_model("sim:1ms", tool_calls=[{"name": "Glob", "input": {"pattern": "*"}}])
+    agents = [Agent(model, cwd=tmp_path) for _ in range(100)]
+    ends = await asyncio.wait_for(
+        asyncio.gather(*(agent.complete(f"task {i}") for i, agent in enumerate(agents))), 30
+    )
+    assert [end.text for end in ends] == [f"task {i}" for i in range(100)]
+    assert {(end.reason, end.turns) for end in ends} == {("end_turn", 2)}
