@@ -353,11 +353,14 @@ class RabbitMQBroker(Broker):
         task.add_done_callback(self._background.discard)
 
     async def _resume(self) -> None:
+        assert self._consume_lock is not None
         delay = 0.1
         while self._connected and self._want_prefetch:
             try:
                 await self._declare()
-                await self._start_consumer(self._want_prefetch)
+                async with self._consume_lock:
+                    if not self._consuming():
+                        await self._start_consumer(self._want_prefetch)
                 return
             except Exception as exc:  # the server may still be starting up
                 log.warning("RabbitMQ broker %s: consuming again failed: %s", self.url, exc)
@@ -615,10 +618,12 @@ class RabbitMQBroker(Broker):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
-            await self._ensure_consuming(limit)
-        except Exception as exc:  # reconnecting: wait for the restore, return nothing
-            log.info("RabbitMQ broker: not consuming yet: %s", exc)
-            await asyncio.sleep(min(timeout, 0.1))
+            # Bounded: while the connection is down, getting a channel waits for the
+            # reconnection, and a fetch must still return within its timeout.
+            await asyncio.wait_for(self._ensure_consuming(limit), max(timeout, 0.05))
+        except (Exception, TimeoutError) as exc:  # reconnecting: return nothing for now
+            log.info("RabbitMQ broker: not consuming yet: %r", exc)
+            await asyncio.sleep(max(0.0, min(deadline - loop.time(), 0.1)))
             return []
         out: list[RawDelivery] = []
         lingered = False
