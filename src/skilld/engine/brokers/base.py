@@ -20,7 +20,11 @@ makes sense, so one transaction, pipeline or confirm window carries many tasks::
     _dead_letter(handle, letter)  move a leased message to the dead-letter queue
     _extend(handles, seconds)     keep leases alive while tasks run (default: nothing to do)
     _depth() _purge()             count / drop ready and delayed messages
-    _dead_list _dead_count _dead_take _dead_purge     the dead-letter queue
+    _dead_list _dead_count _dead_get _dead_take _dead_purge    the dead-letter queue
+
+``limit`` in ``_fetch`` is the caller's free capacity (the worker asks for at most its free
+slots), so a push-based backend can size its prefetch from it and no task waits in one
+worker's buffer while another worker is idle.
 """
 
 from __future__ import annotations
