@@ -96,9 +96,16 @@ def _scripted(rest: str, **options: Any) -> Model:
     return ScriptedModel([tool_call("Bash", {"command": "echo from-tool"}), "finished"])
 
 
-register_model_scheme("runtest", _scripted)
+@pytest.fixture
+def runtest_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register a scripted ``runtest:`` model scheme for one test only."""
+    from skilld.agent import models
+
+    monkeypatch.setattr(models, "_SCHEMES", dict(models._SCHEMES))
+    register_model_scheme("runtest", _scripted)
 
 
+@pytest.mark.usefixtures("runtest_scheme")
 def test_tool_uses_are_shown_and_permissions_apply(project: Path) -> None:
     denied = run(project, "hello", "x", "--model", "runtest:")
     assert denied.exit_code == 0, denied.output
