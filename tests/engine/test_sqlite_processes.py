@@ -80,3 +80,12 @@ async def test_a_file_of_another_schema_version_is_refused(tmp_path: Path) -> No
     store = open_store(f"sqlite:///{path}")
     with pytest.raises(BackendUnavailableError, match="schema version 1, this skilld uses 2"):
         await store.connect()
+
+
+async def test_many_openers_of_a_new_file_all_succeed(tmp_path: Path) -> None:
+    stores = [open_store(f"sqlite:///{tmp_path / 'new.db'}") for _ in range(6)]
+    await asyncio.gather(*(s.connect() for s in stores))
+    try:
+        await asyncio.gather(*(s.mark_queued([SkillTask(skill="s")]) for s in stores))
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))

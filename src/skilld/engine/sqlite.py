@@ -91,17 +91,16 @@ class SQLiteDB:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         found = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").fetchone()[
-            0
-        ]
-        if tables and found != self._version:
+        # 0 is a new file (or one another process is creating right now): fine.
+        if found not in (0, self._version):
             conn.close()
             raise BackendUnavailableError(
                 f"{self.path} holds schema version {found}, this skilld uses {self._version}: "
                 "move the file away or choose another data directory"
             )
         conn.executescript(self._schema)
-        conn.execute(f"PRAGMA user_version = {int(self._version)}")
+        if found == 0:
+            conn.execute(f"PRAGMA user_version = {int(self._version)}")
         return conn
 
     def _serve(self) -> None:
