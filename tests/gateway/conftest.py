@@ -121,7 +121,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", http="h11"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     serve = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         yield f"http://127.0.0.1:{port}"

@@ -181,12 +181,23 @@ def serve(
         verbose=verbose,
     )
     try:
-        code = asyncio.run(_serve(plan, broker_obj, store_obj, config, sock))
+        with asyncio.Runner(loop_factory=_fast_loop()) as runner:
+            code = runner.run(_serve(plan, broker_obj, store_obj, config, sock))
     except SkilldError as exc:
         raise _fail(str(exc)) from None
     finally:
         sock.close()
     raise typer.Exit(code)
+
+
+def _fast_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (``skilld[gateway]`` brings it), else
+    asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,208 @@
+"""End-to-end benchmark of the embedded engine: ``python -m bench.engine``.
+
+Starts a real ``skilld serve`` (SQLite under a temporary data directory, gateway and
+worker in one process) and drives it with closed-loop clients: each of ``--clients``
+clients submits a task with ``POST /v1/tasks?wait=…`` and submits the next one as soon as
+the result comes back, until ``--tasks`` tasks are done. Latency is what a client sees,
+from the request to the final result; throughput is finished tasks per second of wall
+time.
+
+Scenarios: ``inline`` runs a no-op inline skill (expansion only); ``fork`` runs a fork
+skill on the simulated model ``sim:200ms``. Each runs twice: through raw HTTP (httpx and
+JSON) and through :class:`skilld.Client`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from skilld.client import Client
+
+SKILLS = {
+    "noop": "---\ndescription: Does nothing.\n---\nok\n",
+    "think": "---\ndescription: Asks the model.\ncontext: fork\n---\nThink about $ARGUMENTS.\n",
+}
+
+
+@dataclass(frozen=True)
+class Figures:
+    scenario: str
+    via: str
+    tasks: int
+    clients: int
+    seconds: float
+    throughput: float
+    p50_ms: float
+    p99_ms: float
+    failed: int
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def closed_loop(
+    run_one: Callable[[int], Awaitable[bool]], tasks: int, clients: int
+) -> tuple[float, list[float], int]:
+    """Run ``tasks`` calls with ``clients`` in flight; (seconds, latencies, failures)."""
+    latencies: list[float] = []
+    failures = 0
+    next_index = 0
+
+    async def client() -> None:
+        nonlocal next_index, failures
+        while next_index < tasks:
+            index = next_index
+            next_index += 1
+            started = time.perf_counter()
+            ok = await run_one(index)
+            latencies.append(time.perf_counter() - started)
+            failures += not ok
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return time.perf_counter() - started, latencies, failures
+
+
+async def via_http(
+    url: str, skill: str, tasks: int, clients: int
+) -> tuple[float, list[float], int]:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
+
+        async def one(index: int) -> bool:
+            response = await http.post(
+                "/v1/tasks", params={"wait": 60}, json={"skill": skill, "args": f"n{index}"}
+            )
+            return response.status_code == 201 and response.json()["status"] == "succeeded"
+
+        return await closed_loop(one, tasks, clients)
+
+
+async def via_client(
+    url: str, skill: str, tasks: int, clients: int
+) -> tuple[float, list[float], int]:
+    async with Client(url, timeout=120) as client:
+
+        async def one(index: int) -> bool:
+            result = await client.submit(skill, f"n{index}", wait=60)
+            return result.status.value == "succeeded"
+
+        return await closed_loop(one, tasks, clients)
+
+
+def start_server(root: Path, concurrency: int) -> tuple[subprocess.Popen[str], str]:
+    for name, text in SKILLS.items():
+        (root / "skills" / name).mkdir(parents=True)
+        (root / "skills" / name / "SKILL.md").write_text(text)
+    (root / "home").mkdir()
+    env = {**os.environ, "HOME": str(root / "home"), "SKILLD_HOME": str(root / "home")}
+    env["SKILLD_MANAGED_DIR"] = str(root / "home")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "skilld",
+            "serve",
+            "--port",
+            "0",
+            "--skills-dir",
+            "skills",
+            "--concurrency",
+            str(concurrency),
+            "--model",
+            "sim:200ms",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    banner = process.stdout.readline()
+    if "listening on" not in banner:
+        process.kill()
+        raise SystemExit(f"skilld serve did not start: {banner}")
+    for _ in range(3):
+        process.stdout.readline()
+    return process, banner.rsplit(" ", 1)[-1].strip()
+
+
+async def main(args: argparse.Namespace) -> list[Figures]:
+    figures: list[Figures] = []
+    with tempfile.TemporaryDirectory(prefix="skilld-bench-") as folder:
+        process, url = start_server(Path(folder), args.concurrency)
+        try:
+            plan = {"inline": ("noop", args.inline_clients), "fork": ("think", args.fork_clients)}
+            for scenario in args.scenarios:
+                skill, clients = plan[scenario]
+                for via, drive in (("http", via_http), ("client", via_client)):
+                    await drive(url, skill, min(clients, 50), clients)  # warm up
+                    seconds, latencies, failed = await drive(url, skill, args.tasks, clients)
+                    figures.append(
+                        Figures(
+                            scenario=scenario,
+                            via=via,
+                            tasks=args.tasks,
+                            clients=clients,
+                            seconds=round(seconds, 2),
+                            throughput=round(args.tasks / seconds, 1),
+                            p50_ms=round(statistics.median(latencies) * 1000, 1),
+                            p99_ms=round(percentile(latencies, 0.99) * 1000, 1),
+                            failed=failed,
+                        )
+                    )
+                    print(json.dumps(asdict(figures[-1])), file=sys.stderr, flush=True)
+        finally:
+            process.terminate()
+            process.communicate(timeout=60)
+    return figures
+
+
+def table(figures: list[Figures]) -> str:
+    lines = [
+        "| scenario | via | tasks | clients | tasks/s | p50 ms | p99 ms | failed |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {f.scenario} | {f.via} | {f.tasks} | {f.clients} | {f.throughput} | {f.p50_ms} "
+        f"| {f.p99_ms} | {f.failed} |"
+        for f in figures
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__)
+    parser.add_argument("--tasks", type=int, default=2000, help="tasks per run")
+    parser.add_argument("--inline-clients", type=int, default=32)
+    parser.add_argument("--fork-clients", type=int, default=256)
+    parser.add_argument("--concurrency", type=int, default=500, help="serve --concurrency")
+    parser.add_argument(
+        "--scenarios", nargs="+", choices=["inline", "fork"], default=["inline", "fork"]
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    options = parser.parse_args()
+    results = asyncio.run(main(options))
+    print(
+        f"skilld serve, embedded SQLite default; {platform.python_implementation()} "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs, {platform.system()}\n"
+    )
+    print(table(results))
+    if options.json:
+        options.json.write_text(json.dumps([asdict(f) for f in results], indent=2) + "\n")
