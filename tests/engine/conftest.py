@@ -14,10 +14,17 @@ import pytest
 
 from skilld.engine.brokers import Broker, open_broker
 from skilld.engine.stores import Store, open_store
-from tests.engine.services import delete_rabbitmq_queues, require_rabbitmq, unique_name
+from tests.engine.services import (
+    delete_rabbitmq_queues,
+    delete_redis_keys,
+    require_rabbitmq,
+    require_redis,
+    unique_name,
+)
 
 # "rabbitmq": the RabbitMQ broker with the SQLite store (until the Redis store joins).
-BACKENDS = ["memory", "sqlite", "rabbitmq"]
+# "redis": the Redis Streams broker with the Redis store, under a prefix of its own.
+BACKENDS = ["memory", "sqlite", "rabbitmq", "redis"]
 
 # Short enough that a lease running out is observable in a test, long enough that a
 # loaded CI machine does not lose a lease by accident.
@@ -41,6 +48,11 @@ def backend_urls(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
         queue = unique_name("q")
         request.addfinalizer(lambda: delete_rabbitmq_queues(queue))
         return f"{amqp}?queue={queue}", f"sqlite:///{tmp_path / 'results.db'}"
+    if backend == "redis":
+        url = require_redis()
+        prefix = unique_name("r") + ":"
+        request.addfinalizer(lambda: delete_redis_keys(prefix))  # noqa: PT021 (like above)
+        return f"{url}?prefix={prefix}", f"{url}?prefix={prefix}"
     raise AssertionError(f"unknown backend {backend}")
 
 

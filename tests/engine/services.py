@@ -18,6 +18,7 @@ __all__ = [
     "RABBITMQ_URL",
     "REDIS_URL",
     "delete_rabbitmq_queues",
+    "delete_redis_keys",
     "require_rabbitmq",
     "require_redis",
     "unique_name",
@@ -90,3 +91,17 @@ def delete_rabbitmq_queues(queue: str) -> None:
     thread.join(30)
     if errors:
         raise errors[0]
+
+
+def delete_redis_keys(prefix: str) -> int:
+    """Delete every key under ``prefix`` (synchronous, for finalizers); returns how many."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+        return len(keys)
+    finally:
+        client.close()

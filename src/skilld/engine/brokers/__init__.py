@@ -36,10 +36,9 @@ def open_broker(url: str, **options: Any) -> Broker:
 
         return RabbitMQBroker.from_url(parsed, **options)
     if parsed.scheme in ("redis", "rediss"):
-        raise ConfigurationError(
-            f"broker URL {url!r}: the {parsed.scheme} broker is not available in this "
-            "version of skilld yet; use sqlite:///PATH (the default) or memory://"
-        )
+        from skilld.engine.brokers.redis import RedisBroker
+
+        return RedisBroker.from_url(parsed, **options)
     raise ConfigurationError(
         f"broker URL {url!r}: unknown scheme {parsed.scheme!r} "
         "(use memory://, sqlite:///PATH, amqp://… or redis://…)"

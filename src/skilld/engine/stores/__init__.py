@@ -44,10 +44,9 @@ def open_store(url: str, **options: Any) -> Store:
 
         return SQLiteStore.from_url(parsed, **options)
     if parsed.scheme in ("redis", "rediss"):
-        raise ConfigurationError(
-            f"store URL {url!r}: the redis store is not available in this version of "
-            "skilld yet; use sqlite:///PATH (the default) or memory://"
-        )
+        from skilld.engine.stores.redis import RedisStore
+
+        return RedisStore.from_url(parsed, **options)
     raise ConfigurationError(
         f"store URL {url!r}: unknown scheme {parsed.scheme!r} "
         "(use memory://, sqlite:///PATH or redis://…)"

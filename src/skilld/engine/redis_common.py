@@ -1,0 +1,276 @@
+"""What the Redis broker, store and cache share: every key on one screen, the client, the
+auto-pipeline, and how a Redis outage is reported.
+
+Every key skilld writes starts with one prefix (``?prefix=`` in the URL, default
+``skilld:``), so one Redis can serve several deployments and a test can delete exactly
+what it wrote (``SCAN MATCH prefix*``). redis-py is imported only when a ``redis://`` URL
+is opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from skilld.engine import defaults
+from skilld.exceptions import BackendUnavailableError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = ["Pipeliner", "RedisKeys", "Unavailable", "import_redis", "redis_client"]
+
+log = logging.getLogger("skilld.redis")
+
+
+@dataclass(frozen=True, slots=True)
+class RedisKeys:
+    """Every Redis key and channel skilld uses, under one prefix ``p``::
+
+    broker (per queue name Q)
+      {p}q:{Q}:{0-9}          stream per priority (consumer group "{p}workers")
+      {p}q:{Q}:delayed        sorted set: delayed messages, score = due time (ms)
+      {p}q:{Q}:dead           stream: dead letters
+      {p}q:{Q}:reclaim        lock: one XAUTOCLAIM reclaimer at a time (PX)
+      {p}q:{Q}:cursor:{0-9}   XAUTOCLAIM cursor per priority stream
+    store
+      {p}t:{id}               hash: result body, done flag, claim token/fence/worker,
+                              cancel flag (expires with the result)
+      {p}l:{id}               lease: claim token, SET NX PX, renewed while running
+      {p}e:{id}               stream: the task's progress events (ids 0-1, 0-2, ...)
+      {p}n:{id}               pub/sub channel: "e" (new event) or the final result
+      {p}k:{key}              idempotency key -> task id (PX)
+      {p}expiring             sorted set: task id -> result expiry (the sweep's index)
+      {p}breakers             hash: circuit-breaker name -> state
+      {p}workers              sorted set: worker id -> heartbeat expiry (ms)
+      {p}workers:info         hash: worker id -> last heartbeat
+      {p}cancel               pub/sub channel: "origin:task id" cancellation requests
+    cache (skilld.engine.cache)
+      {p}cache:{namespace}:{key}   a cached value (PX)
+    """
+
+    prefix: str = defaults.KEY_PREFIX
+
+    # broker
+    def stream(self, queue: str, priority: int) -> str:
+        return f"{self.prefix}q:{queue}:{priority}"
+
+    def group(self) -> str:
+        return f"{self.prefix}workers"
+
+    def delayed(self, queue: str) -> str:
+        return f"{self.prefix}q:{queue}:delayed"
+
+    def dead(self, queue: str) -> str:
+        return f"{self.prefix}q:{queue}:dead"
+
+    def reclaim_lock(self, queue: str) -> str:
+        return f"{self.prefix}q:{queue}:reclaim"
+
+    def reclaim_cursor(self, queue: str, priority: int) -> str:
+        return f"{self.prefix}q:{queue}:cursor:{priority}"
+
+    # store
+    def task(self, task_id: str) -> str:
+        return f"{self.prefix}t:{task_id}"
+
+    def lease(self, task_id: str) -> str:
+        return f"{self.prefix}l:{task_id}"
+
+    def events(self, task_id: str) -> str:
+        return f"{self.prefix}e:{task_id}"
+
+    def notify(self, task_id: str) -> str:
+        return f"{self.prefix}n:{task_id}"
+
+    def idempotency(self, key: str) -> str:
+        return f"{self.prefix}k:{key}"
+
+    def expiring(self) -> str:
+        return f"{self.prefix}expiring"
+
+    def breakers(self) -> str:
+        return f"{self.prefix}breakers"
+
+    def workers(self) -> str:
+        return f"{self.prefix}workers"
+
+    def workers_info(self) -> str:
+        return f"{self.prefix}workers:info"
+
+    def cancel_channel(self) -> str:
+        return f"{self.prefix}cancel"
+
+    # cache
+    def cache(self, namespace: str, key: str) -> str:
+        return f"{self.prefix}cache:{namespace}:{key}"
+
+
+def import_redis() -> Any:
+    """The ``redis.asyncio`` module, or a clear error naming the extra to install."""
+    try:
+        import redis.asyncio
+    except ImportError:
+        raise MissingDependencyError("redis", "redis", "the redis:// backend") from None
+    return redis.asyncio
+
+
+def redis_client(url: str, *, max_connections: int = 32) -> Redis:
+    """A client for ``url`` (the skilld-only ``?prefix=`` etc. already stripped).
+
+    One immediate retry on a dropped connection (a pooled connection the server closed);
+    longer outages surface at once as :class:`BackendUnavailableError` and the worker's
+    loops retry on their own schedule, so nothing hangs in a hidden backoff.
+    """
+    aioredis = import_redis()
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    # A blocking pool: a burst of callers waits for a connection instead of failing
+    # (the hot path shares one connection through the Pipeliner anyway).
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=20,
+        decode_responses=False,
+        socket_connect_timeout=2.0,
+        socket_keepalive=True,
+        retry=Retry(NoBackoff(), 1),
+    )
+    client: Redis = aioredis.Redis.from_pool(pool)  # closing the client closes the pool
+    return client
+
+
+def strip_options(url: str) -> str:
+    """The URL without its query string (skilld's options are not redis-py's)."""
+    return url.partition("?")[0]
+
+
+class Unavailable:
+    """``with self._unavailable:`` turns redis-py's connection errors into
+    :class:`BackendUnavailableError` naming the server (a reusable, stateless guard)."""
+
+    def __init__(self, what: str, url: str) -> None:
+        self.what = what
+        self.url = url
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None or not _is_connection_error(exc):
+            return
+        raise BackendUnavailableError(
+            f"{self.what} at {self.url} does not answer ({type(exc).__name__}: {exc}); "
+            "is the Redis server running?"
+        ) from exc
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    return isinstance(exc, ConnectionError | TimeoutError | OSError)
+
+
+class Pipeliner:
+    """Auto-pipelining: commands issued while a pipeline is in flight (or in the same
+    event-loop turn) go to Redis together in the next one, each caller awaiting its own
+    reply. A thousand tasks finishing at once cost a handful of round trips and one
+    connection, not a thousand.
+
+    Scripts run by SHA; when Redis answers NOSCRIPT (it restarted, or the script cache was
+    flushed) the scripts are loaded and only the commands that failed are sent again
+    (a NOSCRIPT command did not run, so this never runs anything twice).
+    """
+
+    def __init__(self, client: Redis, scripts: dict[str, str], *, max_batch: int = 512) -> None:
+        self._client = client
+        self._scripts = scripts  # sha -> source
+        self._max_batch = max_batch
+        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._runner: asyncio.Task[None] | None = None
+
+    async def call(self, *command: Any) -> Any:
+        """Send one command (``"EVALSHA", sha, nkeys, ...`` or any other) and return its
+        reply; a command's error is raised to its own caller only."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((command, future))
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                try:
+                    replies = await self._send([command for command, _ in batch])
+                except BaseException as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    continue
+                for (_, future), reply in zip(batch, replies, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(reply, Exception):
+                        future.set_exception(reply)
+                    else:
+                        future.set_result(reply)
+        finally:
+            self._runner = None
+
+    async def _send(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        from redis.exceptions import NoScriptError
+
+        replies = await self._execute(commands)
+        missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
+        if missing:
+            await self.load_scripts()
+            again = await self._execute([commands[i] for i in missing])
+            for i, reply in zip(missing, again, strict=True):
+                replies[i] = reply
+        return replies
+
+    async def _execute(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        async with self._client.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            return list(await pipe.execute(raise_on_error=False))
+
+    async def load_scripts(self) -> None:
+        for sha, source in self._scripts.items():
+            loaded = await self._client.script_load(source)
+            if loaded != sha:  # pragma: no cover - Redis computes the same SHA1
+                raise RuntimeError(f"script SHA mismatch: {loaded} != {sha}")
+
+
+def script_sha(source: str) -> str:
+    """The SHA1 Redis names a script by."""
+    import hashlib
+
+    return hashlib.sha1(source.encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def suppress_connection_errors(what: str) -> Iterator[None]:
+    """Log (do not raise) a connection error: for best-effort background steps."""
+    try:
+        yield
+    except Exception as exc:
+        if not _is_connection_error(exc) and not isinstance(exc, BackendUnavailableError):
+            raise
+        log.warning("%s: Redis does not answer (%s)", what, exc)
