@@ -251,3 +251,24 @@ async def test_consuming_resumes_after_the_connection_drops(make_broker: Factory
         assert later.task.args == "later"
     finally:
         await proxy.close()
+
+
+async def test_batched_acks_settle_exactly_the_batch(make_broker: Factory) -> None:
+    broker = await make_broker()
+    await broker.publish_many([SkillTask(skill="s", args=a) for a in "abcde"])
+    a, b, c, d, e = await broker.fetch(5, timeout=2)
+    # One "multiple" ack covers a and b; c is still held, so d is acked on its own.
+    frames = broker._ack_frames([d.handle, a.handle, b.handle])
+    assert [(tag, multiple) for _, tag, multiple in frames] == [
+        (b.handle.tag, True),
+        (d.handle.tag, False),
+    ]
+    await broker.ack_many([a, b, d])
+    await broker.release([c])
+    await broker.ack(e)
+    [again] = await broker.fetch(5, timeout=2)
+    assert again.task.args == "c"
+    await broker.ack(again)
+    assert await broker.fetch(5, timeout=0.3) == []
+    assert await broker.depth() == 0
+    assert broker.reconnections == 0

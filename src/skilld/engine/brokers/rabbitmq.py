@@ -677,23 +677,66 @@ class RabbitMQBroker(Broker):
     # -- settling ------------------------------------------------------------------------
 
     async def _settle(self, leases: Sequence[_Lease], how: Literal["ack", "requeue"]) -> None:
+        """Ack or nack (requeue) the live deliveries among ``leases``, each exactly once.
+
+        Acks use ``multiple`` where they can: one frame settles every delivery up to a
+        tag when no delivery below it is still held here, so a batch of acks is a frame
+        or a few, not one write per message.
+        """
         lib = _aiormq()
         live = [lease for lease in leases if lease.live]
-        for index, lease in enumerate(live):
-            lease.settled = True
+        for lease in live:
+            lease.settled = True  # before the first await: never settled twice
             self._leased.pop(lease, None)
-            last = index == len(live) - 1
+        frames = self._ack_frames(live) if how == "ack" else [(x, x.tag, False) for x in live]
+        for index, (lease, tag, multiple) in enumerate(frames):
+            last = index == len(frames) - 1
             try:
                 if how == "ack":
-                    await lease.channel.basic_ack(lease.tag, wait=last)
+                    await lease.channel.basic_ack(tag, multiple=multiple, wait=last)
                 else:
-                    await lease.channel.basic_nack(lease.tag, requeue=True, wait=last)
+                    await lease.channel.basic_nack(tag, requeue=True, wait=last)
             except (lib.exceptions.ChannelInvalidStateError, lib.exceptions.AMQPError):
                 # The channel closed meanwhile: the server gives the message back itself.
                 continue
         for lease in leases:
             if not lease.live:
                 self._leased.pop(lease, None)
+
+    def _ack_frames(self, live: list[_Lease]) -> list[tuple[_Lease, int, bool]]:
+        """(lease, tag, multiple) ack frames covering ``live``.
+
+        Delivery tags grow along a channel and reach the buffer in order, so every
+        unsettled delivery of a channel is either held (fetched or buffered) or has a
+        higher tag than anything held. An ack ``multiple`` up to a tag below the lowest
+        tag still held therefore settles exactly the deliveries of this batch.
+        """
+        if len(live) < 2:
+            return [(lease, lease.tag, False) for lease in live]
+        batch = set(live)
+        held: dict[int, int] = {}  # id(channel) -> lowest tag still held there
+        for lease in self._leased:
+            if lease in batch:
+                continue
+            key = id(lease.channel)
+            held[key] = min(held.get(key, lease.tag), lease.tag)
+        for item in self._buffer:
+            key = id(item.lease.channel)
+            held[key] = min(held.get(key, item.lease.tag), item.lease.tag)
+        frames: list[tuple[_Lease, int, bool]] = []
+        by_channel: dict[int, list[_Lease]] = {}
+        for lease in live:
+            by_channel.setdefault(id(lease.channel), []).append(lease)
+        for key, group in by_channel.items():
+            group.sort(key=lambda lease: lease.tag)
+            floor = held.get(key)
+            below = [x for x in group if floor is None or x.tag < floor]
+            if len(below) > 1:
+                frames.append((below[-1], below[-1].tag, True))
+            else:
+                frames.extend((x, x.tag, False) for x in below)
+            frames.extend((x, x.tag, False) for x in group[len(below) :])
+        return frames
 
     async def _ack(self, handles: Sequence[Any]) -> None:
         await self._settle(handles, "ack")
