@@ -94,3 +94,27 @@ async def test_function_executor_accepts_sync_async_and_outcomes() -> None:
     ).output == "xx"
     outcome = await FunctionExecutor(with_events).execute(task, events=no_events)
     assert outcome.usage.output_tokens == 3
+
+
+async def test_cancel_stops_a_fork_task_inside_its_model_call(project: Path) -> None:
+    import asyncio
+
+    from skilld.engine.brokers import open_broker
+    from skilld.engine.operations import cancel, submit
+    from skilld.engine.stores import open_store
+    from skilld.engine.task import TaskStatus
+    from skilld.engine.worker import Worker
+
+    executor = SkillExecutor(cwd=project, default_model="sim:60s")
+    task = SkillTask(skill="greet", mode="fork")
+    broker, store = open_broker("memory://"), open_store("memory://")
+    async with broker, store, Worker(broker, store, executor, heartbeat_s=0):
+        await submit(broker, store, task)
+        async with asyncio.timeout(5):
+            async for event in store.watch_events(task.id):
+                if event.type == "started":
+                    break
+        await cancel(store, task.id)
+        result = await store.wait(task.id, 5)  # not the model's 60 s
+    assert result is not None
+    assert result.status is TaskStatus.CANCELLED

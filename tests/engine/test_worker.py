@@ -428,3 +428,27 @@ async def test_burst_worker_stops_when_everything_is_done(broker: Broker, store:
     done = await store.get_many([t.id for t in tasks])
     assert {r.status for r in done.values()} == {TaskStatus.SUCCEEDED}
     assert w.stats.retried == 5
+
+
+async def test_cancel_arriving_while_the_claim_is_written_is_not_lost() -> None:
+    from skilld.engine.brokers.memory import MemoryBroker
+    from skilld.engine.stores import ClaimOutcome
+    from skilld.engine.stores.memory import MemoryStore
+
+    class CancelDuringClaim(MemoryStore):
+        async def claim(
+            self, task_id: str, *, worker: str, lease_s: float, attempt: int = 0
+        ) -> ClaimOutcome:
+            outcome = await super().claim(task_id, worker=worker, lease_s=lease_s, attempt=attempt)
+            await self.request_cancel(task_id)  # the worker has not registered the run yet
+            return outcome
+
+    async def forever(task: SkillTask) -> None:
+        await asyncio.Event().wait()
+
+    broker, store = MemoryBroker(), CancelDuringClaim()
+    task = SkillTask(skill="s")
+    async with worker(broker, store, forever, cancel_poll_s=0.02):
+        await submit(broker, store, task)
+        [result] = await results(store, [task.id], timeout=5)
+    assert result.status is TaskStatus.CANCELLED

@@ -87,6 +87,11 @@ class _Running:
     cancel_requested: bool = False
     lease_lost: bool = False
 
+    def stopped_by_request(self) -> bool:
+        """Whether a cancellation was requested (read through a call: the flag changes
+        while the handler awaits, which a type checker's narrowing cannot see)."""
+        return self.cancel_requested
+
 
 class _Breakers:
     """The worker's view of the shared breaker states, refreshed from the store at most
@@ -229,9 +234,12 @@ class Worker:
         await self.store.connect()
         self._started_at = self._clock()
         remove_listener = self.store.add_cancel_listener(self._cancel_local)
-        loops = [asyncio.create_task(self._renew_loop(), name="skilld-renew")]
-        if not self.store.notifies_across_processes:
-            loops.append(asyncio.create_task(self._cancel_loop(), name="skilld-cancel"))
+        loops = [
+            asyncio.create_task(self._renew_loop(), name="skilld-renew"),
+            # Also with in-process notification: a cancellation that arrives while a claim
+            # is being written is only found in the store.
+            asyncio.create_task(self._cancel_loop(), name="skilld-cancel"),
+        ]
         if self.heartbeat_s > 0:
             loops.append(asyncio.create_task(self._heartbeat_loop(), name="skilld-heartbeat"))
         if self.expire_every_s > 0:
@@ -378,10 +386,11 @@ class Worker:
 
     def _cancel_local(self, task_id: str) -> bool:
         run = self._running.get(task_id)
-        if run is None or run.execution is None:
+        if run is None:
             return False
-        run.cancel_requested = True
-        run.execution.cancel()
+        run.cancel_requested = True  # honoured before the execution starts, if it has not
+        if run.execution is not None:
+            run.execution.cancel()
         return True
 
     # -- one delivery ------------------------------------------------------------------
@@ -435,6 +444,12 @@ class Worker:
             await self._defer_for_breaker(task, run, admission)
             return
 
+        if run.cancel_requested:
+            self.stats.cancelled += 1
+            await self._breakers.record(keys, asyncio.CancelledError())
+            error = TaskError("TaskCancelled", "cancelled before it ran")
+            await self._settle(task, run, TaskStatus.CANCELLED, started, error=error)
+            return
         events = _Events(self.store, task.id)
         run.execution = asyncio.create_task(self.executor.execute(task, events=events))
         try:
@@ -446,7 +461,7 @@ class Worker:
                 raise  # the worker is shutting down
             if run.lease_lost:
                 return  # another worker owns the task now; it writes the result
-            if run.cancel_requested:
+            if run.stopped_by_request():
                 self.stats.cancelled += 1
                 await self._breakers.record(keys, asyncio.CancelledError())
                 error = TaskError("TaskCancelled", "cancelled while running")
