@@ -423,11 +423,11 @@ class Store(ABC):
         a backend that notifies across processes subscribes here, before the waiter's
         first read, so nothing written after that read is missed. Always paired with
         :meth:`_unwatch` (also when this raises)."""
-        return None
+        return
 
     def _unwatch(self, task_id: str) -> None:
         """A waiter registered with :meth:`_watch` is gone."""
-        return None
+        return
 
     @abstractmethod
     async def _get(self, task_ids: Sequence[str]) -> dict[str, TaskResult]: ...
