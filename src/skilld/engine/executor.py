@@ -25,6 +25,7 @@ from skilld.exceptions import ConfigurationError, SkillNotFoundError, SkillVersi
 
 if TYPE_CHECKING:
     from skilld.agent.models.base import Model
+    from skilld.engine.cache import ResultCache
     from skilld.skills.model import Skill
 
 __all__ = [
@@ -107,6 +108,9 @@ class SkillExecutor:
         model_options: keyword arguments for :func:`skilld.agent.models.resolve_model`.
         max_tokens: the answer's token limit for fork tasks.
         fork_runner: runs fork skills instead of the built-in single model call.
+        result_cache: serves the results of skills that opt in (frontmatter
+            ``metadata: {skilld-cache-ttl: "300"}``) from a
+            :class:`~skilld.engine.cache.ResultCache`; None: never cached.
     """
 
     def __init__(
@@ -119,6 +123,7 @@ class SkillExecutor:
         model_options: Mapping[str, Any] | None = None,
         max_tokens: int = 4096,
         fork_runner: ForkRunner | None = None,
+        result_cache: ResultCache | None = None,
     ) -> None:
         self._registry = registry
         self._cwd = cwd
@@ -127,6 +132,7 @@ class SkillExecutor:
         self._model_options = dict(model_options or {})
         self.max_tokens = max_tokens
         self._fork_runner = fork_runner
+        self.result_cache = result_cache
         self._models: dict[str, Model] = {}
 
     @property
@@ -162,9 +168,22 @@ class SkillExecutor:
         return model
 
     async def execute(self, task: SkillTask, *, events: EventSink) -> Outcome:
+        skill = self.skill(task)
+        if self.result_cache is None:
+            return await self._run(skill, task, events)
+        model = None if task.mode == "inline" else (task.model or self.default_model)
+        return await self.result_cache.get_or_run(
+            skill,
+            mode=task.mode,
+            model=model,
+            args=task.args,
+            session_id=task.session_id,
+            run=lambda: self._run(skill, task, events),
+        )
+
+    async def _run(self, skill: Skill, task: SkillTask, events: EventSink) -> Outcome:
         from skilld.skills.expansion import ExpansionContext, expand_skill
 
-        skill = self.skill(task)
         context = (
             ExpansionContext(session_id=task.session_id) if task.session_id else ExpansionContext()
         )
