@@ -1,0 +1,1 @@
+"""skilld's benchmarks: ``python -m bench [NAME ...]`` (see bench/README.md)."""
