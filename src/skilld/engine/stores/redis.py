@@ -726,7 +726,9 @@ class _Notifier:
                     await self._drop_pubsub()
                     continue
                 self.healthy = True
-                log.warning("Redis store notifications at %s are back", self._store.url)
+                log.warning(
+                    "Redis store notifications at %s are back", self._store._unavailable.url
+                )
                 for futures in self._confirm.values():
                     for future in futures:
                         if not future.done():
