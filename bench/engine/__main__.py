@@ -25,12 +25,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
 
 from skilld.client import Client
+from skilld.engine.task import TaskResult, decode_result
 
 SKILLS = {
     "noop": "---\ndescription: Does nothing.\n---\nok\n",
@@ -48,7 +49,13 @@ class Figures:
     throughput: float
     p50_ms: float
     p99_ms: float
+    queued_p50_ms: float
+    run_p50_ms: float
     failed: int
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -56,52 +63,68 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+@dataclass
+class Run:
+    """One measured run: wall time, client-side latencies, and the server's own timings
+    (seconds queued before a worker started the task, seconds running it)."""
+
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    queued: list[float] = field(default_factory=list)
+    running: list[float] = field(default_factory=list)
+    failures: int = 0
+
+    def record(self, latency: float, result: TaskResult | None) -> None:
+        self.latencies.append(latency)
+        if result is None or result.status.value != "succeeded":
+            self.failures += 1
+            return
+        if result.timings.queued_s is not None:
+            self.queued.append(result.timings.queued_s)
+        if result.timings.run_s is not None:
+            self.running.append(result.timings.run_s)
+
+
 async def closed_loop(
-    run_one: Callable[[int], Awaitable[bool]], tasks: int, clients: int
-) -> tuple[float, list[float], int]:
-    """Run ``tasks`` calls with ``clients`` in flight; (seconds, latencies, failures)."""
-    latencies: list[float] = []
-    failures = 0
+    run_one: Callable[[int], Awaitable[TaskResult | None]], tasks: int, clients: int
+) -> Run:
+    """Run ``tasks`` calls with ``clients`` in flight."""
+    run = Run()
     next_index = 0
 
     async def client() -> None:
-        nonlocal next_index, failures
+        nonlocal next_index
         while next_index < tasks:
             index = next_index
             next_index += 1
             started = time.perf_counter()
-            ok = await run_one(index)
-            latencies.append(time.perf_counter() - started)
-            failures += not ok
+            result = await run_one(index)
+            run.record(time.perf_counter() - started, result)
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    return time.perf_counter() - started, latencies, failures
+    run.seconds = time.perf_counter() - started
+    return run
 
 
-async def via_http(
-    url: str, skill: str, tasks: int, clients: int
-) -> tuple[float, list[float], int]:
+async def via_http(url: str, skill: str, tasks: int, clients: int) -> Run:
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
 
-        async def one(index: int) -> bool:
+        async def one(index: int) -> TaskResult | None:
             response = await http.post(
                 "/v1/tasks", params={"wait": 60}, json={"skill": skill, "args": f"n{index}"}
             )
-            return response.status_code == 201 and response.json()["status"] == "succeeded"
+            return decode_result(response.content) if response.status_code == 201 else None
 
         return await closed_loop(one, tasks, clients)
 
 
-async def via_client(
-    url: str, skill: str, tasks: int, clients: int
-) -> tuple[float, list[float], int]:
+async def via_client(url: str, skill: str, tasks: int, clients: int) -> Run:
     async with Client(url, timeout=120) as client:
 
-        async def one(index: int) -> bool:
-            result = await client.submit(skill, f"n{index}", wait=60)
-            return result.status.value == "succeeded"
+        async def one(index: int) -> TaskResult | None:
+            return await client.submit(skill, f"n{index}", wait=60)
 
         return await closed_loop(one, tasks, clients)
 
@@ -153,18 +176,20 @@ async def main(args: argparse.Namespace) -> list[Figures]:
                 skill, clients = plan[scenario]
                 for via, drive in (("http", via_http), ("client", via_client)):
                     await drive(url, skill, min(clients, 50), clients)  # warm up
-                    seconds, latencies, failed = await drive(url, skill, args.tasks, clients)
+                    run = await drive(url, skill, args.tasks, clients)
                     figures.append(
                         Figures(
                             scenario=scenario,
                             via=via,
                             tasks=args.tasks,
                             clients=clients,
-                            seconds=round(seconds, 2),
-                            throughput=round(args.tasks / seconds, 1),
-                            p50_ms=round(statistics.median(latencies) * 1000, 1),
-                            p99_ms=round(percentile(latencies, 0.99) * 1000, 1),
-                            failed=failed,
+                            seconds=round(run.seconds, 2),
+                            throughput=round(args.tasks / run.seconds, 1),
+                            p50_ms=ms(statistics.median(run.latencies)),
+                            p99_ms=ms(percentile(run.latencies, 0.99)),
+                            queued_p50_ms=ms(statistics.median(run.queued or [0.0])),
+                            run_p50_ms=ms(statistics.median(run.running or [0.0])),
+                            failed=run.failures,
                         )
                     )
                     print(json.dumps(asdict(figures[-1])), file=sys.stderr, flush=True)
@@ -176,12 +201,13 @@ async def main(args: argparse.Namespace) -> list[Figures]:
 
 def table(figures: list[Figures]) -> str:
     lines = [
-        "| scenario | via | tasks | clients | tasks/s | p50 ms | p99 ms | failed |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | via | tasks | clients | tasks/s | p50 ms | p99 ms "
+        "| queued p50 ms | run p50 ms | failed |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {f.scenario} | {f.via} | {f.tasks} | {f.clients} | {f.throughput} | {f.p50_ms} "
-        f"| {f.p99_ms} | {f.failed} |"
+        f"| {f.p99_ms} | {f.queued_p50_ms} | {f.run_p50_ms} | {f.failed} |"
         for f in figures
     ]
     return "\n".join(lines)

@@ -9,7 +9,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from skilld.engine.brokers import Broker
+from skilld.engine.stores import Store
 from skilld.engine.task import TaskResult
+from skilld.gateway import GatewayConfig, create_app
+from skilld.skills.registry import SkillRegistry
 
 
 @pytest.fixture
@@ -103,12 +107,27 @@ def test_event_stream_is_documented(document: dict[str, Any]) -> None:
     assert {p["name"] for p in events["parameters"]} == {"task_id", "after", "Last-Event-ID"}
 
 
-def test_bearer_scheme_is_declared_on_v1_only(document: dict[str, Any]) -> None:
-    schemes = document["components"]["securitySchemes"]
+def test_no_security_is_declared_without_tokens(document: dict[str, Any]) -> None:
+    assert "securitySchemes" not in document["components"]
+    assert "security" not in document["paths"]["/v1/tasks"]["post"]
 
+
+async def test_bearer_scheme_is_declared_on_v1_only_with_tokens(
+    broker: Broker, store: Store, registry: SkillRegistry
+) -> None:
+    app = create_app(
+        broker=broker, store=store, registry=registry, config=GatewayConfig.with_tokens(["t"])
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+    ) as http:
+        document = (await http.get("/openapi.json")).json()
+
+    schemes = document["components"]["securitySchemes"]
     assert [s["scheme"] for s in schemes.values()] == ["bearer"]
-    assert document["paths"]["/v1/skills"]["get"]["security"]
-    assert "security" not in document["paths"]["/healthz"]["get"]
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            assert bool(operation.get("security")) == path.startswith("/v1/"), path
 
 
 async def test_interactive_docs_are_served(client: httpx.AsyncClient) -> None:

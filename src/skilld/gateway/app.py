@@ -74,7 +74,8 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
 
-    authenticated = [Depends(bearer_auth(config))]
+    # Without tokens there is no security to declare (and no dependency to solve per call).
+    authenticated = [Depends(bearer_auth(config))] if config.auth_required else []
     app.include_router(
         tasks_router(
             broker=broker, store=store, registry=registry, config=config, stopping=stopping

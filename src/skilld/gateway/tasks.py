@@ -28,7 +28,10 @@ _WaitQuery = Annotated[
     float | None,
     Query(
         ge=0,
-        description="Wait up to this many seconds for the task to finish before answering.",
+        description=(
+            "Wait up to this many seconds for the task to finish before answering "
+            "(at most the server's limit, 300 s by default)."
+        ),
     ),
 ]
 
@@ -78,7 +81,7 @@ def tasks_router(
         responses={
             201: _result_doc("The task finished within `wait`: its final result."),
             202: _result_doc("The task is queued or running: its current state."),
-            **problem_responses(400, 401, 404, 413, 422, 503),
+            **problem_responses(400, 401, 413, 422, 503),
         },
         openapi_extra={
             "requestBody": {
@@ -100,7 +103,7 @@ def tasks_router(
         ] = None,
     ) -> Response:
         body = await request.body()
-        # An unknown skill is a 404 (with close names) here, not a dead letter later.
+        # An unknown skill is refused here (422, with close names), not dead-lettered later.
         skill_mode = None if registry is None else (lambda name: find_skill(registry, name).context)
         task = parse_task_request(body, idempotency_key=idempotency_key, skill_mode=skill_mode)
         submission = await operations.submit(broker, store, task)
