@@ -1,7 +1,8 @@
 """``python -m bench.loading``: cold load of generated skills and the corpus, vs skills-ref.
 
 Every measurement is a fresh process (imports are timed apart from the load) reading
-the same folder; the page cache is warm (one discarded warm-up run per case). Times are
+the same folder; wall time and, in brackets, CPU time (steadier on a shared machine);
+the page cache is warm (one discarded warm-up run per case). Times are
 medians over ``--repeat`` runs, the two libraries alternating. skills-ref runs from its
 own virtual environment (``bench/.venv`` by default, created on first use with
 ``pip install skills-ref==0.1.1``), never from skilld's.
@@ -95,23 +96,24 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, median of {args.repeat}\n")
     print(
-        "| case | skills loaded (skilld / skills-ref) | skilld load | skills-ref load | "
-        "speed-up | skilld peak RSS | skills-ref peak RSS | import (skilld / skills-ref) |"
+        "| case | skills loaded (skilld / skills-ref) | skilld load (CPU) | skills-ref load (CPU) "
+        "| speed-up (CPU) | skilld peak RSS | skills-ref peak RSS | import (skilld / skills-ref) |"
     )
     print("|---|---|---|---|---|---|---|---|")
     failed = False
     for label, root in cases:
         ours, theirs = measure(root, ref_python, args.repeat)
-        load = median(ours, "load_s")
-        row = [label, f"{ours[0]['count']:,}", f"{load * 1000:.0f} ms", "n/a", "n/a"]
+        load, cpu = median(ours, "load_s"), median(ours, "cpu_s")
+        row = [label, f"{ours[0]['count']:,}", f"{load * 1000:.0f} ms ({cpu * 1000:.0f} ms)"]
+        row += ["n/a", "n/a"]
         row += [f"{median(ours, 'peak_rss_mb'):.0f} MB", "n/a"]
         imports = f"{median(ours, 'import_s') * 1000:.0f} ms"
         if theirs:
-            ref_load = median(theirs, "load_s")
+            ref_load, ref_cpu = median(theirs, "load_s"), median(theirs, "cpu_s")
             ratio = ref_load / load
             row[1] += f" / {theirs[0]['count']:,} ({theirs[0]['errors']} refused)"
-            row[3] = f"{ref_load * 1000:.0f} ms"
-            row[4] = f"{ratio:.1f}x"
+            row[3] = f"{ref_load * 1000:.0f} ms ({ref_cpu * 1000:.0f} ms)"
+            row[4] = f"{ratio:.1f}x ({ref_cpu / cpu:.1f}x)"
             row[6] = f"{median(theirs, 'peak_rss_mb'):.0f} MB"
             imports += f" / {median(theirs, 'import_s') * 1000:.0f} ms"
             failed |= ratio < TARGET_RATIO

@@ -25,8 +25,10 @@ def main() -> None:
 
     imported = time.perf_counter()
     base_rss = _rss_mb()
+    cpu = time.process_time()
     registry = SkillRegistry(empty, add_dirs=[root])
     loaded = time.perf_counter()
+    cpu = time.process_time() - cpu
     skills = registry.all_skills()
     print(
         json.dumps(
@@ -36,6 +38,7 @@ def main() -> None:
                 "with_diagnostics": sum(1 for s in skills if s.diagnostics),
                 "import_s": imported - start,
                 "load_s": loaded - imported,
+                "cpu_s": cpu,
                 "peak_rss_mb": _rss_mb(),
                 "load_rss_mb": _rss_mb() - base_rss,
             }

@@ -38,12 +38,14 @@ def main():
     imported = time.perf_counter()
     base_rss = _rss_mb()
     loaded, errors = [], 0
+    cpu = time.process_time()
     for folder in skill_dirs(root):
         try:
             loaded.append(read_properties(folder))
         except Exception:  # ParseError, ValidationError: the reference library is strict
             errors += 1
     done = time.perf_counter()
+    cpu = time.process_time() - cpu
     print(
         json.dumps(
             {
@@ -52,6 +54,7 @@ def main():
                 "with_diagnostics": errors,
                 "import_s": imported - start,
                 "load_s": done - imported,
+                "cpu_s": cpu,
                 "peak_rss_mb": _rss_mb(),
                 "load_rss_mb": _rss_mb() - base_rss,
             }
