@@ -362,3 +362,13 @@ def test_a_failing_source_does_not_hide_the_others(
     reg = registry(project)
     assert reg.get("still-here") is not None
     assert any(d.level == "error" and "boom" in d.message for d in reg.diagnostics)
+
+
+def test_reload_keeps_discovered_folders_and_activations(project: Path) -> None:
+    write_skill(project / "pkg" / ".claude" / "skills", "nested")
+    reg = conditional_project(project)
+    reg.discover_for_paths(["pkg/a.txt"])
+    reg.activate_for_paths(["a.py"])
+    reg.reload()
+    assert reg.get("nested") is not None
+    assert reg.get("py") is not None
