@@ -38,10 +38,14 @@ class Served:
         return self.process.returncode, rest
 
 
-def start_serve(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Served:
+def start_serve(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, private: Path | None = None
+) -> Served:
     """Start ``skilld serve --port 0 ARGS`` in ``cwd`` and wait for its banner (four
-    lines). Its home and managed directories are empty folders under ``cwd``."""
-    home, managed = cwd / "home", cwd / "managed"
+    lines). Its home and managed directories are empty folders under ``private`` (default
+    ``cwd``)."""
+    private = private or cwd
+    home, managed = private / "home", private / "managed"
     home.mkdir(exist_ok=True)
     managed.mkdir(exist_ok=True)
     isolated = {"HOME": str(home), "SKILLD_HOME": str(home), "SKILLD_MANAGED_DIR": str(managed)}
@@ -254,3 +258,36 @@ def test_unreachable_gateway_is_a_clear_error() -> None:
 
     assert code == 2
     assert "cannot reach the gateway at http://127.0.0.1:9" in err
+
+
+def test_serves_the_examples_from_the_repository(tmp_path: Path) -> None:
+    """What the README's ``make serve`` does: every example skill is listed and runs."""
+    from skilld.skills.registry import SkillRegistry
+    from tests.helpers import EXAMPLES, REPO
+
+    expected = {s.name for s in SkillRegistry(REPO, add_dirs=[EXAMPLES]).skills()}
+    # Run from the repository, as `make serve` does: commit-message reads its git history.
+    server = start_serve(
+        "--skills-dir",
+        str(EXAMPLES),
+        "--model",
+        "sim:0",
+        "--data-dir",
+        str(tmp_path / "data"),
+        cwd=REPO,
+        private=tmp_path,
+    )
+    try:
+        listed = httpx.get(f"{server.url}/v1/skills").json()["skills"]
+        assert {s["name"] for s in listed} == expected
+        assert expected, "no example skills"
+        for skill in listed:
+            response = httpx.post(
+                f"{server.url}/v1/tasks",
+                params={"wait": 30},
+                json={"skill": skill["name"], "args": "v0.1.0 staging"},
+                timeout=40,
+            )
+            assert response.json()["status"] == "succeeded", (skill["name"], response.json())
+    finally:
+        assert server.stop()[0] == 0
