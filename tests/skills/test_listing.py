@@ -345,3 +345,98 @@ def test_xml_format_is_escaped() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(ConfigurationError, match="unknown listing format 'json'"):
         Listing((), 0, 0).render("json")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- edge cases
+
+
+def test_every_kind_of_whitespace_collapses_in_ascii_too() -> None:
+    # vertical tab, form feed and the ASCII separators are whitespace as much as "\n"
+    listing = build_listing([mk("a", "one\x0btwo\x0cthree\x1cfour  five "), mk("b", "  lead")])
+    assert listing.text() == "- a: one two three four five\n- b: lead"
+    assert listing.width == measured(listing)
+
+
+def test_control_characters_take_no_column() -> None:
+    skills = [mk("a", "bell\x07" + "x" * 40), mk("b", "y" * 41)]
+    listing = build_listing(skills, budget_chars=11 + 50)
+    assert listing.text() == "- a: bell\x07" + "x" * 19 + "…\n- b: " + "y" * 24 + "…"
+    assert listing.width == measured(listing) == 11 + 24 + 25
+
+
+def part_by_part(listing: Listing) -> int:
+    """The width with each name and each description measured on its own."""
+    parts = [e.name for e in listing.entries]
+    parts += [e.description for e in listing.entries if e.description is not None]
+    separators = 3 * len(listing.entries) - 1 + 2 * (len(parts) - len(listing.entries))
+    return sum(map(display_width, parts)) + separators
+
+
+def test_escape_sequences_are_measured_one_text_at_a_time() -> None:
+    # names and texts are measured apart: a sequence split across two of them (measured
+    # joined, "\x1b[" + "31m" is a zero-width colour code) counts its printable half
+    assert display_width("x\x1b[31mz") == 2 != display_width("x\x1b[") + display_width("31mz")
+    skills = [mk("x\x1b[", "p\x1b[31" + "m" * 40), mk("31mz", "q" * 41)]
+    full = build_listing(skills, budget_chars=10**6)
+    # names 1 + 4, "- " x2 + ": " x2 + newline 9, texts 40 (the colour code takes none) + 41
+    assert full.width == part_by_part(full) == 5 + 9 + 40 + 41
+    cut = build_listing(skills, budget_chars=full.width - 10)
+    assert [e.truncated for e in cut.entries] == [True, True]
+    assert cut.width == part_by_part(cut) <= cut.budget
+
+
+def test_names_only_when_names_and_bundled_texts_fill_the_budget() -> None:
+    skills = [
+        mk("help", "Bundled help.", source=Source.BUNDLED),
+        mk("a", "x" * 60),
+        mk("quiet", "Q."),
+        mk("b", "y" * 60),
+    ]
+    # names 11 + "- " x4 + newlines 3 = 22; help's ": Bundled help." = 15: 37 in all; with
+    # less than 20 columns more, "a" (the most invoked) cannot show a description either
+    for budget in (0, 36, 37, 38, 39, 37 + 2 + 19):
+        listing = build_listing(
+            skills, budget_chars=budget, invocations={"a": 3}, overrides={"quiet": "name-only"}
+        )
+        assert listing.text() == "- help: Bundled help.\n- a\n- quiet\n- b"
+        assert [e.truncated for e in listing.entries] == [False, True, False, True]
+        assert listing.width == 37
+        assert listing.over_budget is (budget < 37)
+    wider = build_listing(
+        skills, budget_chars=37 + 2 + 20, invocations={"a": 3}, overrides={"quiet": "name-only"}
+    )
+    assert wider.text() == "- help: Bundled help.\n- a: " + "x" * 19 + "…\n- quiet\n- b"
+
+
+def test_only_bundled_skills_overflow_with_invocation_counts() -> None:
+    skills = [
+        mk("one", "x" * 30, source=Source.BUNDLED),
+        mk("two", "y" * 30, source=Source.BUNDLED),
+    ]
+    listing = build_listing(skills, budget_chars=10, invocations={"one": 2})
+    assert listing.text() == "- one: " + "x" * 30 + "\n- two: " + "y" * 30
+    assert listing.over_budget
+    assert listing.width == measured(listing)
+
+
+def test_xml_escapes_values_holding_nul() -> None:
+    listing = build_listing([mk("a", "x\x00<y>"), mk("b&", "z")])
+    assert listing.xml() == (
+        "<available_skills>\n"
+        "  <skill>\n    <name>a</name>\n    <description>x\x00&lt;y&gt;</description>\n  </skill>\n"
+        "  <skill>\n    <name>b&amp;</name>\n    <description>z</description>\n  </skill>\n"
+        "</available_skills>"
+    )
+
+
+def test_memos_change_nothing() -> None:
+    from skilld.skills import listing as listing_module
+
+    skills = [mk(f"s{i}", ("日本語 " * i) + "x" * 30, when_to_use="w" * i) for i in range(12)]
+    first = build_listing(skills, budget_chars=300)
+    again = build_listing(skills, budget_chars=300)
+    listing_module._clear_memos()
+    cold = build_listing(skills, budget_chars=300)
+    assert first == again == cold
+    assert any(e.truncated for e in cold.entries)
+    assert cold.width == measured(cold)

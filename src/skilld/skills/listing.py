@@ -33,10 +33,11 @@ escaped), which carries the same descriptions as the text form.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress, repeat
+from operator import not_, or_
 from typing import TYPE_CHECKING, Literal, NamedTuple
 from xml.sax.saxutils import escape
 
@@ -77,12 +78,11 @@ MAX_ENTRY_CHARS = 1_536
 MIN_DESCRIPTION_WIDTH = 20
 """A description cut below this many columns is dropped: the name alone is clearer."""
 ELLIPSIS = "…"
+_BUNDLED = Source.BUNDLED
 
 ListingOverride = Literal["on", "name-only", "user-invocable-only", "off"]
 LISTING_OVERRIDES: tuple[ListingOverride, ...] = ("on", "name-only", "user-invocable-only", "off")
 ListingFormat = Literal["text", "xml"]
-
-_WHITESPACE = re.compile(r"\s+")
 
 
 def display_width(text: str) -> int:
@@ -107,6 +107,14 @@ def _cut(text: str, width: int) -> str:
         return ""
     if text.isascii():  # O(1) in CPython; one column per character at most
         return text[: width - 1].rstrip() + ELLIPSIS
+    return _cut_clusters(text, width)
+
+
+@lru_cache(maxsize=1 << 12)
+def _cut_clusters(text: str, width: int) -> str:
+    """:func:`_cut` for text that may hold wide characters and grapheme clusters,
+    memoized: splitting into clusters costs tens of microseconds, and an overflowing
+    listing cuts the same descriptions to the same width turn after turn."""
     # Largest prefix of whole grapheme clusters within width - 1 columns, found by
     # bisection (prefix widths never shrink); only a window as wide as needed is split
     # (2 * width characters cover width columns unless zero-width marks abound).
@@ -123,6 +131,23 @@ def _cut(text: str, width: int) -> str:
         else:
             high = middle - 1
     return "".join(clusters[:low]).rstrip() + ELLIPSIS
+
+
+def _escape_all(values: list[str]) -> list[str]:
+    """``values`` XML-escaped, in one pass over them all when no value holds a NUL."""
+    if not values:
+        return values
+    blob = "\x00".join(values)
+    if blob.count("\x00") != len(values) - 1:  # a NUL inside a value: one by one
+        return list(map(escape, values))
+    return escape(blob).split("\x00")
+
+
+def _clear_memos() -> None:
+    """Forget every memoized entry text and cut (what the first listing of a process
+    pays; the benchmark's cold cases)."""
+    _entry.cache_clear()
+    _cut_clusters.cache_clear()
 
 
 def char_budget(
@@ -157,20 +182,31 @@ def listed_skills(
     Raises :class:`ConfigurationError` for an override that is not one of
     :data:`LISTING_OVERRIDES`.
     """
+    listed, name_only = _listed(skills, overrides)
+    return list(zip(listed, name_only, strict=True))
+
+
+def _listed(
+    skills: Iterable[Skill], overrides: Mapping[str, str] | None
+) -> tuple[list[Skill], list[bool]]:
+    """:func:`listed_skills` as two parallel lists: the skills, and which show names only."""
     if not overrides:
-        return [(skill, False) for skill in skills if not skill.disable_model_invocation]
+        listed = [skill for skill in skills if not skill.disable_model_invocation]
+        return listed, [False] * len(listed)
     for name, value in overrides.items():
         if value not in LISTING_OVERRIDES:
             raise ConfigurationError(
                 f"skill override {name!r}: {value!r} is not one of {', '.join(LISTING_OVERRIDES)}"
             )
-    result: list[tuple[Skill, bool]] = []
+    listed = []
+    name_only = []
     for skill in skills:
         mode = overrides.get(skill.name, "on")
         if mode in ("off", "user-invocable-only") or skill.disable_model_invocation:
             continue
-        result.append((skill, mode == "name-only"))
-    return result
+        listed.append(skill)
+        name_only.append(mode == "name-only")
+    return listed, name_only
 
 
 @lru_cache(maxsize=1 << 16)
@@ -180,13 +216,40 @@ def _entry(
     """An entry's one-line text and its width, memoized: a listing is rebuilt every turn
     from the same skills, and the strings' hashes are cached by Python already."""
     text = f"{description} - {when_to_use}" if when_to_use else description
-    # isascii is O(1); the substring tests are memchr-fast; the regex runs only when needed
-    if not text.isascii() or "  " in text or "\n" in text or "\t" in text or "\r" in text:
-        text = _WHITESPACE.sub(" ", text)
-    text = text.strip()
+    if text.isascii():
+        # ASCII without control characters is one column per character, so its width is
+        # its length, and its only whitespace is the space: one pass of wcwidth (C) tells
+        # both, and such a text is already one line unless spaces are doubled or at an end.
+        width = display_width(text)
+        if width == len(text) and "  " not in text and text[:1] != " " and text[-1:] != " ":
+            if width <= max_chars:
+                return text, width
+            text = text[: max_chars - 1] + ELLIPSIS
+            return text, max_chars
+    text = " ".join(text.split())  # runs of whitespace become one space, ends stripped
     if len(text) > max_chars:
         text = text[: max_chars - 1] + ELLIPSIS
     return text, display_width(text)
+
+
+_NAME_ONLY: tuple[None, int] = (None, 0)
+
+
+def _total_width(texts: Sequence[str]) -> int:
+    """The summed display width of ``texts``, measured in as few calls as possible.
+
+    ASCII texts are measured joined: their widths add up (one column per printable
+    character, none per control) unless an escape sequence could span two of them.
+    """
+    joined = "".join(texts)
+    if joined.isascii() and "\x1b" not in joined:
+        return display_width(joined)
+    ascii_texts = list(map(str.isascii, texts))
+    plain = "".join(compress(texts, ascii_texts))
+    if "\x1b" in plain:
+        return sum(map(display_width, texts))
+    others = compress(texts, map(not_, ascii_texts))
+    return display_width(plain) + sum(map(display_width, others))
 
 
 class ListingEntry(NamedTuple):
@@ -221,18 +284,24 @@ class Listing:
 
     def text(self) -> str:
         """Claude Code's form: one ``- name: description`` line per skill."""
-        return "\n".join(entry.line for entry in self.entries)
+        return "\n".join(
+            [
+                f"- {name}" if description is None else f"- {name}: {description}"
+                for name, description, _, _, _ in self.entries
+            ]
+        )
 
     def xml(self) -> str:
         """The agentskills.io form: ``<available_skills>`` with one ``<skill>`` each."""
+        fields = [(name, text, location) for name, text, location, _, _ in self.entries]
+        escaped = iter(_escape_all([v for field in fields for v in field if v is not None]))
         parts = ["<available_skills>"]
-        for entry in self.entries:
-            parts.append("  <skill>")
-            parts.append(f"    <name>{escape(entry.name)}</name>")
-            if entry.description is not None:
-                parts.append(f"    <description>{escape(entry.description)}</description>")
-            if entry.location is not None:
-                parts.append(f"    <location>{escape(entry.location)}</location>")
+        for _, text, location in fields:
+            parts.append(f"  <skill>\n    <name>{next(escaped)}</name>")
+            if text is not None:
+                parts.append(f"    <description>{next(escaped)}</description>")
+            if location is not None:
+                parts.append(f"    <location>{next(escaped)}</location>")
             parts.append("  </skill>")
         parts.append("</available_skills>")
         return "\n".join(parts)
@@ -273,100 +342,145 @@ def build_listing(
     budget = char_budget(
         context_window=context_window, budget_chars=budget_chars, fraction=fraction
     )
-    chosen = listed_skills(skills, overrides=overrides)
-    names = [skill.name for skill, _ in chosen]
-    entries_info = [
-        (None, 0) if name_only else _entry(skill.description, skill.when_to_use, max_entry_chars)
-        for skill, name_only in chosen
-    ]
-    texts: list[str | None] = [text for text, _ in entries_info]
-    widths = [width for _, width in entries_info]
-    # "- " + name per line, ": " + text when there is one, newlines between lines
-    fixed = sum(map(display_width, names)) + 3 * len(names) - (1 if names else 0)
-    full = fixed + sum(widths) + 2 * sum(text is not None for text in texts)
-    bundled = [skill.source is Source.BUNDLED for skill, _ in chosen]
-    if full <= budget:
-        shown, cut, width = texts, [False] * len(names), full
+    listed, name_only = _listed(skills, overrides)
+    names = [skill.name for skill in listed]
+    bundled = [skill.source is _BUNDLED for skill in listed]
+    # the skills whose descriptions give way on overflow
+    yielding = list(map(not_, map(or_, bundled, name_only)))
+    # "- " + name per line, newlines between lines
+    fixed = _total_width(names) + 3 * len(names) - (1 if names else 0)
+    if any(yielding) and _no_room_for_descriptions(
+        listed, name_only, bundled, budget - fixed, max_entry_chars
+    ):
+        # names only for all but bundled skills, whatever their texts: never read them
+        shown, cut = _bundled_texts(listed, name_only, bundled, max_entry_chars), yielding
+        width = (
+            fixed + _total_width(list(filter(None, shown))) + 2 * (len(shown) - shown.count(None))
+        )
     else:
-        shown, cut, width = _fit(budget, fixed, texts, widths, bundled, names, invocations)
-    locations = [None if skill.path is None else str(skill.path) for skill, _ in chosen]
+        entry = _entry
+        infos = [
+            _NAME_ONLY if hidden else entry(skill.description, skill.when_to_use, max_entry_chars)
+            for skill, hidden in zip(listed, name_only, strict=True)
+        ]
+        texts: list[str | None] = [text for text, _ in infos]
+        widths = [text_width for _, text_width in infos]
+        full = fixed + sum(widths) + 2 * (len(texts) - name_only.count(True))
+        if full <= budget:
+            shown, cut, width = texts, [False] * len(texts), full
+        else:
+            shown, cut, width = _fit(budget - full, texts, widths, yielding, names, invocations)
+            width += full
+    locations = [None if skill.path is None else str(skill.path) for skill in listed]
+    # tuple.__new__ straight from C: the NamedTuple's own constructor is Python code
     entries = tuple(
-        map(ListingEntry._make, zip(names, shown, locations, bundled, cut, strict=True))
+        map(
+            tuple.__new__,
+            repeat(ListingEntry),
+            zip(names, shown, locations, bundled, cut, strict=True),
+        )
     )
     return Listing(entries, budget, width)
 
 
+def _no_room_for_descriptions(
+    listed: Sequence[Skill],
+    name_only: Sequence[bool],
+    bundled: Sequence[bool],
+    room: int,
+    max_chars: int,
+) -> bool:
+    """Whether the ``room`` left by names is too small for any non-bundled description
+    (its ": " at least) once the bundled descriptions are paid."""
+    if room >= 2 + (max_chars + 2) * bundled.count(True):
+        return False  # room for any bundled texts and more: no need to measure them
+    for skill, hidden in compress(zip(listed, name_only, strict=True), bundled):
+        if not hidden:
+            room -= _entry(skill.description, skill.when_to_use, max_chars)[1] + 2
+    return room < 2
+
+
+def _bundled_texts(
+    listed: Sequence[Skill], name_only: Sequence[bool], bundled: Sequence[bool], max_chars: int
+) -> list[str | None]:
+    """The bundled skills' texts, None for every other skill."""
+    return [
+        _entry(skill.description, skill.when_to_use, max_chars)[0]
+        if is_bundled and not hidden
+        else None
+        for skill, hidden, is_bundled in zip(listed, name_only, bundled, strict=True)
+    ]
+
+
 def _fit(
-    budget: int,
-    fixed: int,
+    excess: int,
     texts: Sequence[str | None],
     widths: Sequence[int],
-    bundled: Sequence[bool],
+    yielding: Sequence[bool],
     names: Sequence[str],
     invocations: Mapping[str, int] | None,
 ) -> tuple[list[str | None], list[bool], int]:
-    """Shorten the non-bundled descriptions until the listing fits (module doc, 1-3).
+    """Shorten the ``yielding`` descriptions until the listing, ``excess`` columns over
+    its budget, fits (module doc, 1-3).
 
-    Returns the texts shown, which were cut, and the listing's width.
+    Returns the texts shown, which were cut, and the change in the listing's width.
     """
     shown: list[str | None] = list(texts)
     cut = [False] * len(texts)
-    # Room for descriptions once names, bundled descriptions and separators are paid.
-    room = budget - fixed
-    described: list[int] = []
-    for i, text in enumerate(texts):
-        if text is None:
-            continue
-        if bundled[i]:
-            room -= widths[i] + 2
-        else:
-            described.append(i)
-            room -= 2  # ": "
-    used = budget - room  # everything but the non-bundled descriptions
-    demand = sum(widths[i] for i in described)
-
-    if invocations and described:
-        counts = {i: invocations.get(names[i], 0) for i in described}
-        top = max(counts.values())
-        # least-invoked first; among equals the later-listed (lower precedence) first
-        order = sorted(described, key=lambda i: (counts[i], -i))
-        kept = set(described)
-        for i in order:
+    kept = list(yielding)
+    demand = sum(compress(widths, kept))  # columns of the yielding descriptions
+    room = demand + excess  # columns they may take (excess < 0)
+    change = 0
+    if invocations and any(kept):
+        counts = list(map(invocations.get, names, repeat(0)))
+        top = max(compress(counts, kept))
+        # least-invoked first; among equals the later-listed (lower precedence) first:
+        # a stable sort of the indices taken latest-first keeps equals latest-first
+        latest_first = compress(range(len(kept) - 1, -1, -1), reversed(kept))
+        for i in sorted(latest_first, key=counts.__getitem__):
             if demand <= room or counts[i] >= top:
                 break
-            kept.discard(i)
             shown[i] = None
             cut[i] = True
-            room += 2
-            used -= 2
+            kept[i] = False
+            room += 2  # its ": " is freed
+            change -= 2 + widths[i]
             demand -= widths[i]
-        described = [i for i in described if i in kept]
-    if demand <= room:
-        return shown, cut, used + demand
+        if demand <= room:
+            return shown, cut, change
 
-    cap = _even_cap([widths[i] for i in described], room)
+    cap = _even_cap(list(compress(widths, kept)), room)
     if cap < MIN_DESCRIPTION_WIDTH:
-        for i in described:
-            shown[i] = None
-            cut[i] = True
-        return shown, cut, used - 2 * len(described)
-    width = used
+        shown = [None if gone else text for text, gone in zip(shown, kept, strict=True)]
+        cut = list(map(or_, cut, kept))
+        return shown, cut, change - demand - 2 * kept.count(True)
     keep = cap - 1  # characters of an ASCII text kept before the ellipsis
-    for i in described:
-        text_width = widths[i]
-        text = texts[i]
-        if text_width <= cap or text is None:
-            width += text_width
-            continue
-        if text.isascii():  # the hot path, inlined: one column per character at most
-            shorter = text[:keep].rstrip() + ELLIPSIS
-            width += len(shorter) if text_width == len(text) else display_width(shorter)
-        else:
-            shorter = _cut(text, cap)
-            width += display_width(shorter)
-        shown[i] = shorter
-        cut[i] = True
-    return shown, cut, width
+    long = [wide > cap and gives for wide, gives in zip(widths, kept, strict=True)]
+    shown = [
+        (  # the hot path inlined: ASCII takes one column per character at most
+            (text[:keep].rstrip() + ELLIPSIS if text.isascii() else _cut(text, cap))
+            if over and text is not None
+            else text
+        )
+        for text, over in zip(shown, long, strict=True)
+    ]
+    change += _cut_width(list(compress(shown, long))) - sum(compress(widths, long))  # type: ignore[arg-type]
+    return shown, list(map(or_, cut, long)), change
+
+
+def _cut_width(texts: Sequence[str]) -> int:
+    """The summed width of cut ``texts``, each ending in the one-column ellipsis.
+
+    An ASCII text cut is ASCII again but for its ellipsis: measured apart, the ASCII
+    parts join into one measure (see :func:`_total_width`).
+    """
+    bodies = [text[:-1] for text in texts]
+    plain = list(map(str.isascii, bodies))
+    joined = "".join(compress(bodies, plain))
+    if "\x1b" in joined:
+        return sum(map(display_width, texts))
+    others = compress(texts, map(not_, plain))
+    return display_width(joined) + plain.count(True) + sum(map(display_width, others))
 
 
 def _even_cap(widths: Sequence[int], room: int) -> int:
