@@ -571,16 +571,19 @@ class RedisStore(Store):
         entries = await self._call(
             "XRANGE", self.keys.events(task_id), f"(0-{after}", "+", "COUNT", limit
         )
-        return [
-            TaskEvent(
-                task_id=task_id,
-                offset=int(_text(entry_id).partition("-")[2]),
-                type=_text(fields[b"t"]),
-                data=_data.decode(fields[b"d"]),
-                at=float(fields[b"a"]),
+        events: list[TaskEvent] = []
+        for entry_id, flat in entries:  # raw reply: [id, [field, value, ...]]
+            fields = dict(zip(flat[::2], flat[1::2], strict=True))
+            events.append(
+                TaskEvent(
+                    task_id=task_id,
+                    offset=int(_text(entry_id).partition("-")[2]),
+                    type=_text(fields[b"t"]),
+                    data=_data.decode(fields[b"d"]),
+                    at=float(fields[b"a"]),
+                )
             )
-            for entry_id, fields in entries
-        ]
+        return events
 
     async def _get_breaker(self, name: str) -> BreakerState | None:
         body = await self._call("HGET", self.keys.breakers(), name)
