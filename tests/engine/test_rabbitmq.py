@@ -272,3 +272,15 @@ async def test_batched_acks_settle_exactly_the_batch(make_broker: Factory) -> No
     assert await broker.fetch(5, timeout=0.3) == []
     assert await broker.depth() == 0
     assert broker.reconnections == 0
+
+
+async def test_classic_queue_counts_deliveries_too(make_broker: Factory) -> None:
+    broker = await make_broker(queue_type="classic", visibility_timeout=0.1, max_deliveries=2)
+    await broker.publish(SkillTask(skill="crasher"))
+    counts = []
+    async with asyncio.timeout(10):
+        while not await broker.dead_letter_count():
+            counts += [d.delivery_count for d in await broker.fetch(1, timeout=0.5)]
+    assert counts == [1, 2]  # never settled, then stopped at the limit
+    [letter] = await broker.dead_letters()
+    assert letter.error_type == "DeliveryLimitExceeded"

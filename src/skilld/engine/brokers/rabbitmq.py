@@ -41,8 +41,9 @@ running tasks, so only a stalled caller loses them.
 
 Delivery counts: quorum queues count deliveries (``x-delivery-count``) and the server
 dead-letters a message after ``x-delivery-limit`` returns; the client-side limit
-(``max_deliveries``) acts first with a clear reason. Classic queues only say
-"redelivered" (counted as 2). Priorities: classic queues (``x-max-priority``); RabbitMQ
+(``max_deliveries``) acts first with a clear reason. Classic queues only flag a
+redelivery: the consumer puts a redelivered message back with its count in a header, so
+the limit holds there too. Priorities: classic queues (``x-max-priority``); RabbitMQ
 3.x quorum queues have none (``supports_priority`` is False).
 
 Consumer timeout: the server closes a channel holding an unacked delivery longer than its
@@ -101,6 +102,7 @@ _DEFAULT_CONSUMER_TIMEOUT_S = 3600.0
 
 # Our message headers. Dead letters carry why they died; delayed messages their due time.
 H_DUE = "x-skilld-due"
+H_DELIVERIES = "x-skilld-deliveries"
 H_LETTER = "x-skilld-letter"
 H_REASON = "x-skilld-reason"
 H_ERROR_TYPE = "x-skilld-error-type"
@@ -142,6 +144,7 @@ class _Buffered:
     lease: _Lease
     count: int
     due: float | None
+    recount: bool = False  # classic queue, redelivered: write the new count first
 
 
 def _import_aio_pika() -> Any:
@@ -555,10 +558,17 @@ class RabbitMQBroker(Broker):
         props = message.header.properties
         headers: dict[str, Any] = dict(props.headers or {})
         delivery = message.delivery
+        recount = False
         if self.queue_type == "quorum":
             count = int(headers.get("x-delivery-count") or 0) + 1
         else:
-            count = 2 if getattr(delivery, "redelivered", False) else 1
+            # Classic queues only flag a redelivery; the count travels in our header,
+            # rewritten on each redelivery (see _recount).
+            seen = headers.get(H_DELIVERIES)
+            count = seen if isinstance(seen, int) and seen > 0 else 1
+            if getattr(delivery, "redelivered", False):
+                count += 1
+                recount = True
         due = headers.get(H_DUE)
         self._buffer.append(
             _Buffered(
@@ -571,6 +581,7 @@ class RabbitMQBroker(Broker):
                 ),
                 count=count,
                 due=due / 1000 if isinstance(due, int) else None,
+                recount=recount,
             )
         )
         assert self._arrived is not None
@@ -658,12 +669,29 @@ class RabbitMQBroker(Broker):
             lease = item.lease
             if not lease.live:
                 continue  # its channel closed: the server has given it back already
+            if item.recount and item.count <= self.max_deliveries:
+                await self._recount(item)
+                continue
             if item.due is not None and item.due - now > _ON_TIME_S:
                 await self._hop(item)
                 continue
             lease.expires_at = now + self.visibility_timeout
             self._leased[lease] = None
             out.append(RawDelivery(lease.body, lease, item.count))
+
+    async def _recount(self, item: _Buffered) -> None:
+        """Classic queue: put a redelivered message back with its delivery count in a
+        header (the server keeps none), so a message that keeps killing its consumer
+        reaches ``max_deliveries`` on a classic queue too."""
+        lease = item.lease
+        headers: dict[str, Any] = {H_DELIVERIES: item.count}
+        if item.due is not None:
+            headers[H_DUE] = round(item.due * 1000)
+        props = self._properties(
+            priority=lease.priority, message_id=lease.message_id, headers=headers
+        )
+        await self._send([("", self.queue, lease.body, props)])
+        await self._settle([lease], "ack")
 
     async def _hop(self, item: _Buffered) -> None:
         """Send an early delayed message round again for the time it still has to wait."""
