@@ -197,3 +197,50 @@ async def test_an_unreachable_server_is_a_clear_error() -> None:
     broker = open_broker("redis://127.0.0.1:1/0")
     with pytest.raises(BackendUnavailableError, match="Redis broker"):
         await broker.connect()
+
+
+async def test_a_worker_stops_a_task_cancelled_from_another_process(prefix: str) -> None:
+    queue = unique_name("q")
+    started = asyncio.Event()
+
+    async def hang(task: SkillTask) -> str:
+        started.set()
+        await asyncio.Event().wait()  # until cancelled
+        return "never"
+
+    async with (
+        open_broker(url(prefix, queue=queue)) as broker,
+        open_store(url(prefix)) as worker_store,
+        open_store(url(prefix)) as gateway,
+    ):
+        worker = Worker(broker, worker_store, FunctionExecutor(hang), heartbeat_s=0)
+        async with worker:
+            task = SkillTask(skill="s")
+            await submit_many(broker, gateway, [task])
+            await asyncio.wait_for(started.wait(), 5)
+            await gateway.request_cancel(task.id)
+            result = await gateway.wait(task.id, 5)
+        assert result is not None
+        assert result.status is TaskStatus.CANCELLED
+        assert worker.stats.cancelled == 1
+
+
+async def test_the_reclaimer_forgets_consumers_that_are_gone(
+    prefix: str, raw: aioredis.Redis
+) -> None:
+    queue = unique_name("q")
+    async with open_broker(url(prefix, queue=queue), visibility_timeout=0.1) as gone:
+        assert isinstance(gone, RedisBroker)
+        await gone.publish(SkillTask(skill="s"))
+        [delivery] = await gone.fetch(1, timeout=1)
+        await gone.ack(delivery)
+    stream = gone.keys.stream(queue, 0)
+    names = [c["name"].decode() for c in await raw.xinfo_consumers(stream, gone.keys.group())]
+    assert gone.consumer in names
+    async with open_broker(
+        url(prefix, queue=queue), visibility_timeout=0.1, consumer_ttl=0.05
+    ) as alive:
+        assert isinstance(alive, RedisBroker)
+        await alive.fetch(1, timeout=0.5)  # long enough for a turn at reclaiming
+        names = [c["name"].decode() for c in await raw.xinfo_consumers(stream, alive.keys.group())]
+    assert gone.consumer not in names

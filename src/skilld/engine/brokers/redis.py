@@ -68,7 +68,7 @@ end
 """
 
 # KEYS: delayed, lock, stream 0..9, cursor 0..9
-# ARGV: group, consumer, limit, now_ms, idle_ms, lock_ms
+# ARGV: group, consumer, limit, now_ms, idle_ms, lock_ms, forget_consumers_after_ms
 # -> {next_due_ms or -1, p, id, count, body, prior, p, id, ...}
 _FETCH = (
     _OWNED
@@ -91,6 +91,24 @@ local function add(p, e, count)
   n = n + 1
 end
 if redis.call('SET', KEYS[2], consumer, 'NX', 'PX', ARGV[6]) then
+  for p = 9, 0, -1 do
+    -- consumers gone for ARGV[7] ms with nothing pending: forget them
+    local consumers = {}
+    if redis.call('EXISTS', KEYS[3 + p]) == 1 then
+      consumers = redis.call('XINFO', 'CONSUMERS', KEYS[3 + p], group)
+    end
+    for _, c in ipairs(consumers) do
+      local name, pending, idle
+      for i = 1, #c, 2 do
+        if c[i] == 'name' then name = c[i + 1]
+        elseif c[i] == 'pending' then pending = c[i + 1]
+        elseif c[i] == 'idle' then idle = c[i + 1] end
+      end
+      if pending == 0 and idle > tonumber(ARGV[7]) then
+        redis.call('XGROUP', 'DELCONSUMER', KEYS[3 + p], group, name)
+      end
+    end
+  end
   for p = 9, 0, -1 do
     if n >= limit then break end
     local stream = KEYS[3 + p]
@@ -287,6 +305,9 @@ class RedisBroker(Broker):
             extended) before another consumer reclaims it.
         max_deliveries: see :class:`~skilld.engine.brokers.base.Broker`.
         consumer: this consumer's name in the group (default ``host:pid:random``).
+        consumer_ttl: a consumer silent this long with nothing pending is removed from
+            the group by the reclaimer, so dead workers do not pile up in
+            ``XINFO CONSUMERS``.
     """
 
     supports_priority = True
@@ -300,12 +321,14 @@ class RedisBroker(Broker):
         visibility_timeout: float = defaults.VISIBILITY_TIMEOUT_S,
         max_deliveries: int = 20,
         consumer: str | None = None,
+        consumer_ttl: float = 3600.0,
     ) -> None:
         super().__init__(max_deliveries=max_deliveries)
         self.url = url
         self.queue = queue
         self.keys = RedisKeys(prefix)
         self.visibility_timeout = visibility_timeout
+        self.consumer_ttl = consumer_ttl
         self.consumer = consumer or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._streams = [self.keys.stream(queue, p) for p in PRIORITIES]
         self._cursors = [self.keys.reclaim_cursor(queue, p) for p in PRIORITIES]
@@ -420,6 +443,7 @@ class RedisBroker(Broker):
                     int(time.time() * 1000),
                     visibility_ms,
                     max(1, visibility_ms // 2),
+                    max(0, int(self.consumer_ttl * 1000)),
                 ],
             )
             next_due, found = int(reply[0]), reply[1:]

@@ -306,6 +306,10 @@ class RedisStore(Store):
         self._client: Redis | None = None
         self._pipe: Pipeliner | None = None
         self._notifier: _Notifier | None = None
+        # Task ids this store object holds claims on (a worker's running tasks): after
+        # the notification connection was down, their cancel flags are read once, so a
+        # cancellation requested during the outage still stops its task.
+        self._held: set[str] = set()
 
     @classmethod
     def from_url(cls, url: BackendURL, **options: Any) -> RedisStore:
@@ -394,6 +398,10 @@ class RedisStore(Store):
                     self._resolve(result)
         for signal in self._event_signals.values():
             signal.set()
+        if self._held and self._cancel_listeners:
+            for task_id in await self._cancel_requested(list(self._held)):
+                for listener in list(self._cancel_listeners):
+                    listener(task_id)
 
     # -- primitives ------------------------------------------------------------------
 
@@ -415,12 +423,19 @@ class RedisStore(Store):
         return found
 
     async def _put_queued(self, results: Sequence[TaskResult], events: Sequence[TaskEvent]) -> None:
-        keys = [self.keys.expiring()]
-        args: list[Any] = [self._expires_ms(), self.events_max]
-        for result, event in zip(results, events, strict=True):
-            keys += [self.keys.task(result.id), self.keys.events(result.id)]
-            args += [result.id, encode(result), repr(event.at), self.keys.notify(result.id)]
-        await self._script("put_queued", keys, args)
+        # Chunks of 500: one script never holds the server for long, and the chunks
+        # still travel in one pipeline.
+        calls = []
+        for start in range(0, len(results), 500):
+            keys = [self.keys.expiring()]
+            args: list[Any] = [self._expires_ms(), self.events_max]
+            for result, event in zip(
+                results[start : start + 500], events[start : start + 500], strict=True
+            ):
+                keys += [self.keys.task(result.id), self.keys.events(result.id)]
+                args += [result.id, encode(result), repr(event.at), self.keys.notify(result.id)]
+            calls.append(self._script("put_queued", keys, args))
+        await asyncio.gather(*calls)
 
     async def _claim(self, task_id: str, claim: Claim, now: float) -> ClaimOutcome:
         reply = await self._script(
@@ -445,6 +460,7 @@ class RedisStore(Store):
         )
         kind = _text(reply[0])
         if kind == "acquired":
+            self._held.add(task_id)
             return Acquired(replace(claim, fence=int(reply[1])))
         if kind == "busy":
             return Busy(_text(reply[1]), now + max(0, int(reply[2])) / 1000)
@@ -468,6 +484,7 @@ class RedisStore(Store):
         return {_text(token) for token in lost}
 
     async def _release(self, claim: Claim, result: TaskResult | None) -> None:
+        self._held.discard(claim.task_id)
         await self._script(
             "release",
             [self.keys.task(claim.task_id), self.keys.lease(claim.task_id)],
@@ -484,6 +501,8 @@ class RedisStore(Store):
     ) -> bool:
         event = finished_event(result)
         extra = [] if if_idle_with is None else [if_idle_with]
+        if token is not None:
+            self._held.discard(result.id)
         written = await self._script(
             "finish",
             [
