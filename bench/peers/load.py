@@ -65,6 +65,7 @@ class Outcome:
     latencies: list[float] = field(default_factory=list)
     done_at: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    poll_failures: int = 0
     timed_out: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,6 +77,7 @@ class Outcome:
             "latencies": self.latencies,
             "done_at": [t - self.started for t in self.done_at],
             "errors": self.errors[:5],
+            "poll_failures": self.poll_failures,
             "timed_out": self.timed_out,
         }
 
@@ -131,7 +133,16 @@ def run_load(spec: LoadSpec, submit: Submit, poll: Poll, *, tick: float = 0.01) 
                     break
                 time.sleep(spec.poll_s)
                 continue
-            ready = poll([h for h, _ in window])
+            try:
+                ready = poll([h for h, _ in window])
+            except Exception as exc:
+                # A server restarted under us (other jobs share these servers): note it,
+                # keep polling until the time limit; the harness reruns a disturbed run.
+                out.poll_failures += 1
+                if out.poll_failures == 1:
+                    out.errors.append(f"poll: {type(exc).__name__}: {exc}")
+                time.sleep(0.1)
+                continue
             seen = time.monotonic()
             if any(ready):
                 keep: list[tuple[Any, float]] = []

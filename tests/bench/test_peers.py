@@ -302,3 +302,18 @@ def test_run_driver_reads_the_result_line_or_reports_the_failure() -> None:
     failed = run_driver([sys.executable, "-c", "import sys; sys.exit('nope')"], timeout=30)
     assert "without a result" in failed["error"]
     assert "nope" in failed["error"]
+
+
+def test_run_load_survives_a_server_restart_while_polling() -> None:
+    fake = FakeSystem(delay_polls=0)
+    failures = iter([True, False])
+
+    def poll(ids: list[int]) -> list[bool]:
+        if next(failures, False):
+            raise ConnectionError("Connection reset by peer")
+        return fake.poll(ids)
+
+    out = run_load(LoadSpec(n=20, poll_s=0.001, time_limit=10), fake.submit, poll)
+    assert out.done == 20
+    assert out.poll_failures == 1
+    assert out.errors == ["poll: ConnectionError: Connection reset by peer"]
