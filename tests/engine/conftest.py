@@ -22,7 +22,7 @@ from tests.engine.services import (
     unique_name,
 )
 
-# "rabbitmq": the RabbitMQ broker with the SQLite store (until the Redis store joins).
+# "rabbitmq": the RabbitMQ broker with the Redis store.
 # "redis": the Redis Streams broker with the Redis store, under a prefix of its own.
 BACKENDS = ["memory", "sqlite", "rabbitmq", "redis"]
 
@@ -45,9 +45,12 @@ def backend_urls(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
         return f"sqlite:///{tmp_path / 'queue.db'}", f"sqlite:///{tmp_path / 'results.db'}"
     if backend == "rabbitmq":
         amqp = require_rabbitmq()
+        url = require_redis()
         queue = unique_name("q")
+        prefix = queue + ":"
         request.addfinalizer(lambda: delete_rabbitmq_queues(queue))
-        return f"{amqp}?queue={queue}", f"sqlite:///{tmp_path / 'results.db'}"
+        request.addfinalizer(lambda: delete_redis_keys(prefix))
+        return f"{amqp}?queue={queue}", f"{url}?prefix={prefix}"
     if backend == "redis":
         url = require_redis()
         prefix = unique_name("r") + ":"

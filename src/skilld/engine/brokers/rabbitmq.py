@@ -869,6 +869,7 @@ class RabbitMQBroker(Broker):
             ):
                 await channel.queue_declare(self.queue, passive=True)
                 ok = await channel.queue_declare(self.queue, passive=True)
+                await asyncio.sleep(0)  # let deliveries read before the answer reach the buffer
                 buffered = sum(1 for item in self._buffer if item.lease.live)
                 return int(ok.message_count or 0) + buffered
         return await self._count([self.queue]) + sum(1 for item in self._buffer if item.lease.live)
