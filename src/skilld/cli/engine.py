@@ -104,7 +104,13 @@ def worker(
         found = len(registry.skills())
     except SkilldError as exc:
         raise _fail(exc) from None
-    executor = SkillExecutor(registry, default_model=model or settings.default_model)
+    from skilld.engine.cache import result_cache_for
+
+    executor = SkillExecutor(
+        registry,
+        default_model=model or settings.default_model,
+        result_cache=result_cache_for(store_obj),  # skills opt in: skilld-cache-ttl
+    )
     engine = Worker(
         broker_obj,
         store_obj,

@@ -246,7 +246,13 @@ async def _serve(
         )
         worker = None
         if plan.concurrency > 0:
-            executor = SkillExecutor(registry, default_model=plan.model)
+            from skilld.engine.cache import result_cache_for
+
+            executor = SkillExecutor(
+                registry,
+                default_model=plan.model,
+                result_cache=result_cache_for(store),  # skills opt in: skilld-cache-ttl
+            )
             worker = Worker(
                 broker,
                 store,

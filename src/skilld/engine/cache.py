@@ -55,6 +55,7 @@ __all__ = [
     "SkillCache",
     "TwoLevelCache",
     "cache_ttl_of",
+    "result_cache_for",
     "result_cache_key",
 ]
 
@@ -78,24 +79,33 @@ class RedisL2:
     """L2 in Redis: ``{prefix}cache:{namespace}:{key}`` with ``SET PX`` (see
     :class:`~skilld.engine.redis_common.RedisKeys`)."""
 
-    def __init__(self, client: Redis, *, prefix: str, namespace: str) -> None:
+    def __init__(self, client: Redis | None, *, prefix: str, namespace: str) -> None:
         from skilld.engine.redis_common import RedisKeys
 
         self._client = client
+        self._store: Any = None
         self._keys = RedisKeys(prefix)
         self.namespace = namespace
 
     @classmethod
     def from_store(cls, store: RedisStore, namespace: str) -> RedisL2:
-        """Share a connected Redis store's client and key prefix."""
-        return cls(store.client, prefix=store.keys.prefix, namespace=namespace)
+        """Share a Redis store's client and key prefix (the store may connect later)."""
+        l2 = cls(None, prefix=store.keys.prefix, namespace=namespace)
+        l2._store = store
+        return l2
+
+    @property
+    def client(self) -> Redis:
+        if self._client is None:
+            self._client = self._store.client
+        return self._client
 
     async def get(self, key: str) -> bytes | None:
-        value = await self._client.get(self._keys.cache(self.namespace, key))
+        value = await self.client.get(self._keys.cache(self.namespace, key))
         return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
-        await self._client.set(
+        await self.client.set(
             self._keys.cache(self.namespace, key), value, px=max(1, int(ttl * 1000))
         )
 
@@ -300,6 +310,16 @@ class ResultCache:
         if computed:
             return computed[0]
         return Outcome(cached.output, TaskUsage(), cached.skill_version)
+
+
+def result_cache_for(store: object) -> ResultCache:
+    """The result cache a worker using ``store`` gets: L2 in Redis when the store is a
+    Redis store (shared by every worker), L1 only otherwise."""
+    from skilld.engine.stores.redis import RedisStore
+
+    if isinstance(store, RedisStore):
+        return ResultCache(l2=RedisL2.from_store(store, "results"))
+    return ResultCache()
 
 
 # -- skill definitions ---------------------------------------------------------------
