@@ -1,0 +1,65 @@
+"""The hooks checks take their event names from skilld.hooks, plus Claude Code's others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skilld.hooks.events import MATCHER_FIELDS, HookEvent
+from skilld.skills.validate import HOOK_EVENTS, validate_path
+from tests.helpers import write_skill
+
+CLAUDE_CODE_ONLY = {
+    "PermissionDenied",
+    "StopFailure",
+    "Setup",
+    "TeammateIdle",
+    "TaskCreated",
+    "TaskCompleted",
+    "Elicitation",
+    "ElicitationResult",
+    "InstructionsLoaded",
+    "CwdChanged",
+    "FileChanged",
+    "WorktreeCreate",
+    "WorktreeRemove",
+}
+MATCHERLESS_CLAUDE_CODE_ONLY = {
+    "TeammateIdle",
+    "TaskCreated",
+    "TaskCompleted",
+    "WorktreeCreate",
+    "WorktreeRemove",
+    "CwdChanged",
+}
+
+
+def test_hook_events_are_skillds_and_claude_codes() -> None:
+    assert {event.value for event in HookEvent} <= HOOK_EVENTS
+    assert {event.value for event in HookEvent} | CLAUDE_CODE_ONLY == HOOK_EVENTS
+    assert len(HOOK_EVENTS) == 28
+
+
+def messages(tmp_path: Path, event: str, matcher: str) -> list[str]:
+    hooks = (
+        f"hooks:\n  {event}:\n    - matcher: {matcher}\n"
+        "      hooks: [{type: command, command: x}]"
+    )
+    path = write_skill(tmp_path / event, "s", "description: d\n" + hooks)
+    (report,) = validate_path(path).files
+    return [d.message for d in report.diagnostics]
+
+
+@pytest.mark.parametrize("event", sorted(HOOK_EVENTS))
+def test_a_matcher_is_flagged_where_the_event_ignores_it(tmp_path: Path, event: str) -> None:
+    ignores = (
+        event in MATCHERLESS_CLAUDE_CODE_ONLY
+        if event in CLAUDE_CODE_ONLY
+        else HookEvent(event) not in MATCHER_FIELDS
+    )
+    expected = [
+        f"hooks.{event}[0].matcher is ignored: {event} hooks take no matcher, every hook runs"
+    ]
+    assert messages(tmp_path, event, "Bash") == (expected if ignores else [])
+    assert messages(tmp_path, event, '"*"') == []
