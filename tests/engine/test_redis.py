@@ -244,3 +244,17 @@ async def test_the_reclaimer_forgets_consumers_that_are_gone(
         await alive.fetch(1, timeout=0.5)  # long enough for a turn at reclaiming
         names = [c["name"].decode() for c in await raw.xinfo_consumers(stream, alive.keys.group())]
     assert gone.consumer not in names
+
+
+async def test_waiting_again_and_again_on_one_task_never_misses_its_result(prefix: str) -> None:
+    # Each wait subscribes and unsubscribes; quick repeats race an unsubscribe on its way
+    # against the next subscribe.
+    async with open_store(url(prefix)) as gateway, open_store(url(prefix)) as worker:
+        for round_ in range(50):
+            task_id = f"t{round_}"
+            for _ in range(3):
+                assert await gateway.wait(task_id, timeout=0.001) is None
+            waiter = asyncio.create_task(gateway.wait(task_id, timeout=5))
+            await asyncio.sleep(0)
+            await worker.finish(done(task_id))
+            assert await asyncio.wait_for(waiter, 5) == done(task_id)

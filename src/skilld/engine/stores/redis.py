@@ -123,13 +123,17 @@ local s = redis.call('HMGET', KEYS[1], 'b', 'd', 'x', 'f', 'w')
 if s[2] then return {'finished', s[1]} end
 if s[3] then return {'cancel', s[1]} end
 local fence = tonumber(s[4] or '0') + 1
+local free
 if tonumber(ARGV[4]) > 0 then
-  if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[4]) then
-    if redis.call('GET', KEYS[2]) ~= ARGV[2] then
-      return {'busy', s[5] or '', redis.call('PTTL', KEYS[2])}
-    end
-    return {'acquired', fence - 1}  -- the same claim sent twice (a retried round trip)
+  free = redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[4])
+else
+  free = redis.call('EXISTS', KEYS[2]) == 0  -- a lease that has run out already
+end
+if not free then
+  if redis.call('GET', KEYS[2]) ~= ARGV[2] then
+    return {'busy', s[5] or '', redis.call('PTTL', KEYS[2])}
   end
+  return {'acquired', fence - 1}  -- the same claim sent twice (a retried round trip)
 end
 redis.call('HSET', KEYS[1], 'tok', ARGV[2], 'f', fence, 'w', ARGV[3], 's', ARGV[5],
            'at', ARGV[9])
@@ -387,6 +391,12 @@ class RedisStore(Store):
         if origin != self._token_prefix:  # this process's listeners heard it already
             for listener in list(self._cancel_listeners):
                 listener(task_id)
+
+    async def _recheck_one(self, task_id: str) -> None:
+        result = await self.get(task_id)
+        if result is not None and result.terminal:
+            self._resolve(result)
+        self._signal_events(task_id)
 
     async def _recheck(self) -> None:
         """After the pub/sub connection came back: wake every waiter whose task finished
@@ -716,8 +726,14 @@ class _Notifier:
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     async def _unsubscribe(self, pubsub: PubSub, channel: str) -> None:
-        if channel not in self._counts:  # not watched again meanwhile
-            await pubsub.unsubscribe(channel)
+        if channel in self._counts:  # watched again meanwhile
+            return
+        await pubsub.unsubscribe(channel)
+        if channel in self._counts and self._pubsub is pubsub:
+            # Watched again while the unsubscribe was on its way: subscribe again and
+            # re-read, since a notification may have fallen between the two.
+            await pubsub.subscribe(channel)
+            await self._store._recheck_one(channel[len(self._notify_prefix) :])
 
     async def _read(self) -> None:
         pause = 0.05
