@@ -1,6 +1,7 @@
 """Fault test (2) of the distributed engine: restart RabbitMQ in the middle of a run.
 
-Three worker processes consume from a quorum queue while the test keeps submitting; in the
+Three worker processes consume from a quorum queue (results in Redis, the distributed
+combination) while the test keeps submitting; in the
 middle, RabbitMQ is restarted with ``rabbitmqctl stop_app`` / ``start_app``. That stops
 and starts the broker application inside the running Erlang node: every client connection
 is closed by the server, queues are stopped and recovered from disk, exactly as in a full
@@ -33,7 +34,13 @@ from skilld.engine.operations import submit_many
 from skilld.engine.stores import open_store
 from skilld.engine.task import SkillTask, TaskStatus
 from skilld.exceptions import BackendUnavailableError
-from tests.engine.services import delete_rabbitmq_queues, require_rabbitmq, unique_name
+from tests.engine.services import (
+    delete_rabbitmq_queues,
+    delete_redis_keys,
+    require_rabbitmq,
+    require_redis,
+    unique_name,
+)
 from tests.helpers import REPO
 
 FAULT_WORKER = Path(__file__).with_name("fault_worker.py")
@@ -48,14 +55,19 @@ def rabbitmqctl(*args: str, timeout: float = 120) -> None:
     )
 
 
-def start_worker(broker_url: str, store_url: str, effects: Path) -> subprocess.Popen[str]:
+def start_worker(
+    broker_url: str, store_url: str, effects: Path, log: Path
+) -> subprocess.Popen[str]:
+    """A worker process; its log (reconnection attempts included) goes to ``log``."""
     env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
-    process = subprocess.Popen(
-        [sys.executable, str(FAULT_WORKER), broker_url, store_url, str(effects), "20", "5"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    with log.open("a") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, str(FAULT_WORKER), broker_url, store_url, str(effects), "20", "5"],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
+        )
     assert process.stdout is not None
     assert process.stdout.readline().strip() == "ready"
     return process
@@ -69,9 +81,10 @@ async def test_restart_rabbitmq_mid_run_loses_no_acknowledged_task(tmp_path: Pat
         if os.environ.get("CI"):
             pytest.fail("rabbitmqctl is needed to restart RabbitMQ (CI is set)")
         pytest.skip("rabbitmqctl is not available to restart RabbitMQ")
+    redis = require_redis()
     queue = unique_name("restart")
     broker_url = f"{amqp}?queue={queue}"
-    store_url = f"sqlite:///{tmp_path / 'results.db'}"
+    store_url = f"{redis}?prefix={queue}:"
     effects = tmp_path / "effects.log"
     workers: list[subprocess.Popen[str]] = []
     stopped = False
@@ -79,7 +92,10 @@ async def test_restart_rabbitmq_mid_run_loses_no_acknowledged_task(tmp_path: Pat
     refused = 0
     try:
         async with open_broker(broker_url) as broker, open_store(store_url) as store:
-            workers = [start_worker(broker_url, store_url, effects) for _ in range(WORKERS)]
+            workers = [
+                start_worker(broker_url, store_url, effects, tmp_path / f"worker-{n}.log")
+                for n in range(WORKERS)
+            ]
 
             async def produce() -> None:
                 nonlocal refused
@@ -96,7 +112,7 @@ async def test_restart_rabbitmq_mid_run_loses_no_acknowledged_task(tmp_path: Pat
                     await asyncio.sleep(0.01)
 
             async def done_count() -> int:
-                found = await store.get_many(acknowledged)
+                found = await store.get_many(list(acknowledged))  # the producer appends
                 return sum(1 for r in found.values() if r.status.terminal)
 
             producer = asyncio.create_task(produce())
@@ -154,3 +170,4 @@ async def test_restart_rabbitmq_mid_run_loses_no_acknowledged_task(tmp_path: Pat
             if process.stdout is not None:
                 process.stdout.close()
         await asyncio.to_thread(delete_rabbitmq_queues, queue)
+        await asyncio.to_thread(delete_redis_keys, f"{queue}:")
