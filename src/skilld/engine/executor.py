@@ -1,21 +1,22 @@
 """How a worker runs a task: the :class:`Executor` protocol and its two implementations.
 
-:class:`SkillExecutor` runs skills: it finds the skill in a registry, refuses a version
-other than the one the task pinned, expands the skill's prompt (arguments, variables,
-inline shell) and then, for ``inline`` tasks, returns the expanded text; for ``fork``
-tasks it sends that text to a model as the user message and returns the answer and the
-token usage. :class:`FunctionExecutor` runs a Python callable (tests, and users testing
-their own code against the engine).
+:class:`SkillExecutor` runs skills: it finds the skill in a registry and refuses a version
+other than the one the task pinned. An ``inline`` task returns the expanded skill
+(arguments, variables, inline shell). A ``fork`` task runs as the Skill tool runs a fork
+skill: a sub-agent with tools and permissions, on the task's model or the worker's
+default, whose final text is the output (see :mod:`skilld.engine.fork`: its tool uses
+become task events, its usage is summed, cancelling the task stops it at once).
+:class:`FunctionExecutor` runs a Python callable (tests, and users testing their own code
+against the engine).
 
-The seam for the agent loop: a fork runs through ``fork_runner`` when one is given (the
-Skill tool's sub-agent, once it exists, with tools and permissions); the built-in runner
-is one model call.
+``fork_runner`` replaces the sub-agent with any callable that takes the expanded prompt
+(a custom model pipeline, a test double).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -25,7 +26,10 @@ from skilld.exceptions import ConfigurationError, SkillNotFoundError, SkillVersi
 
 if TYPE_CHECKING:
     from skilld.agent.models.base import Model
+    from skilld.agent.tools import Tool
     from skilld.engine.cache import ResultCache
+    from skilld.engine.fork import SubagentRunner
+    from skilld.permissions import PermissionEngine
     from skilld.skills.model import Skill
 
 __all__ = [
@@ -69,7 +73,8 @@ class SkillLookup(Protocol):
 
 
 class ForkRunner(Protocol):
-    """Runs a fork skill: the expanded prompt in, an :class:`Outcome` out."""
+    """Runs a fork skill instead of the sub-agent: the expanded prompt in, an
+    :class:`Outcome` out."""
 
     async def __call__(
         self, skill: Skill, task: SkillTask, prompt: str, *, model: Model, events: EventSink
@@ -106,8 +111,14 @@ class SkillExecutor:
         default_model: model URI for fork tasks that name none (``--model``,
             ``SKILLD_DEFAULT_MODEL``).
         model_options: keyword arguments for :func:`skilld.agent.models.resolve_model`.
-        max_tokens: the answer's token limit for fork tasks.
-        fork_runner: runs fork skills instead of the built-in single model call.
+        max_tokens: the cap on one response's tokens in fork tasks.
+        max_turns: model calls a fork task's sub-agent makes at most (default: the
+            agent loop's).
+        tools: the fork sub-agent's tools besides the Skill tool (default: the built-in
+            Bash, Read, Write, Edit, Glob, Grep); plain functions become tools.
+        permissions: the sub-agent's permission engine (default: the rules of the
+            settings files found from ``cwd``, read on the first fork task).
+        fork_runner: runs fork skills instead of the sub-agent.
         result_cache: serves the results of skills that opt in (frontmatter
             ``metadata: {skilld-cache-ttl: "300"}``) from a
             :class:`~skilld.engine.cache.ResultCache`; None: never cached.
@@ -122,6 +133,9 @@ class SkillExecutor:
         default_model: str | None = None,
         model_options: Mapping[str, Any] | None = None,
         max_tokens: int = 4096,
+        max_turns: int | None = None,
+        tools: Sequence[Tool | Callable[..., Any]] | None = None,
+        permissions: PermissionEngine | None = None,
         fork_runner: ForkRunner | None = None,
         result_cache: ResultCache | None = None,
     ) -> None:
@@ -131,7 +145,11 @@ class SkillExecutor:
         self.default_model = default_model
         self._model_options = dict(model_options or {})
         self.max_tokens = max_tokens
+        self.max_turns = max_turns
+        self._tools = tools
+        self._permissions = permissions
         self._fork_runner = fork_runner
+        self._subagents: SubagentRunner | None = None
         self.result_cache = result_cache
         self._models: dict[str, Model] = {}
 
@@ -152,9 +170,36 @@ class SkillExecutor:
             raise SkillVersionMismatchError(task.skill, task.skill_version, skill.version)
         return skill
 
-    def model(self, task: SkillTask) -> Model:
-        """The model a fork task runs on (built once per URI)."""
-        uri = task.model or self.default_model
+    @property
+    def subagents(self) -> SubagentRunner:
+        """What runs fork tasks as sub-agents (built on first use)."""
+        if self._subagents is None:
+            from skilld.engine.fork import SubagentRunner
+
+            registry = self.registry
+            if not hasattr(registry, "skills"):
+                raise ConfigurationError(
+                    "fork tasks need a registry that can list its skills (a SkillRegistry)"
+                )
+            self._subagents = SubagentRunner(
+                registry,  # type: ignore[arg-type]  # checked just above
+                cwd=self._cwd,
+                tools=self._tools,
+                permissions=self._permissions,
+                max_turns=self.max_turns,
+                max_tokens=self.max_tokens,
+            )
+        return self._subagents
+
+    def model(self, task: SkillTask, skill: Skill | None = None) -> Model:
+        """The model a fork task runs on (built once per URI): the task's, else a backend
+        URI in the skill's ``model:``, else the worker's default."""
+        from skilld.engine.fork import fork_model_uri
+
+        if skill is None:
+            uri = task.model or self.default_model
+        else:
+            uri = fork_model_uri(skill, task, self.default_model)
         if uri is None:
             raise ConfigurationError(
                 f"fork task {task.id} of skill {task.skill} names no model and the worker has "
@@ -171,7 +216,11 @@ class SkillExecutor:
         skill = self.skill(task)
         if self.result_cache is None:
             return await self._run(skill, task, events)
-        model = None if task.mode == "inline" else (task.model or self.default_model)
+        model = None
+        if task.mode == "fork":
+            from skilld.engine.fork import fork_model_uri
+
+            model = fork_model_uri(skill, task, self.default_model)
         return await self.result_cache.get_or_run(
             skill,
             mode=task.mode,
@@ -182,6 +231,10 @@ class SkillExecutor:
         )
 
     async def _run(self, skill: Skill, task: SkillTask, events: EventSink) -> Outcome:
+        if task.mode == "fork" and self._fork_runner is None:
+            # The Skill tool expands the skill itself (in the sub-agent's session).
+            model = self.model(task, skill)
+            return await self.subagents.run(skill, task, model=model, events=events)
         from skilld.skills.expansion import ExpansionContext, expand_skill
 
         context = (
@@ -190,26 +243,9 @@ class SkillExecutor:
         expansion = await expand_skill(skill, task.args, context=context)
         if task.mode == "inline":
             return Outcome(output=expansion.text, skill_version=skill.version)
-        model = self.model(task)
-        runner = self._fork_runner or _single_call(self.max_tokens)
-        outcome = await runner(skill, task, expansion.text, model=model, events=events)
+        assert self._fork_runner is not None
+        model = self.model(task, skill)
+        outcome = await self._fork_runner(skill, task, expansion.text, model=model, events=events)
         if outcome.skill_version is None:
             outcome = Outcome(outcome.output, outcome.usage, skill.version)
         return outcome
-
-
-def _single_call(max_tokens: int) -> ForkRunner:
-    async def run(
-        skill: Skill, task: SkillTask, prompt: str, *, model: Model, events: EventSink
-    ) -> Outcome:
-        from skilld.agent.models.base import Message, ModelRequest
-
-        response = await model.complete(
-            ModelRequest(messages=[Message("user", prompt)], max_tokens=max_tokens)
-        )
-        usage = TaskUsage(
-            input_tokens=response.usage.input_tokens, output_tokens=response.usage.output_tokens
-        )
-        return Outcome(output=response.text, usage=usage)
-
-    return run
