@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import io
 import shutil
@@ -70,10 +71,15 @@ async def rabbitmq_ceiling(
         await asyncio.wait_for(finished.wait(), timeout=300)
         elapsed = time.perf_counter() - start
         await queue.cancel(tag)
-        await consume_channel.queue_delete(name)
         return n / elapsed
     finally:
-        await connection.close()
+        with contextlib.suppress(Exception):
+            await connection.close()
+        with contextlib.suppress(Exception):  # on a fresh connection: the old one may be gone
+            cleaner = await aio_pika.connect(url)
+            async with cleaner:
+                channel = await cleaner.channel()
+                await channel.queue_delete(name)
 
 
 def redis_ceiling(host: str = "127.0.0.1", port: int = 6379, n: int = 50000) -> dict[str, Any]:

@@ -100,14 +100,21 @@ def peers_python(env: Path = ENV) -> Path:
     return python
 
 
-def check_servers(amqp_port: int = 5672, redis_port: int = 6379) -> None:
+def check_servers(amqp_port: int = 5672, redis_port: int = 6379, *, wait: float = 0.0) -> None:
+    """Both servers accept connections (waiting up to ``wait`` seconds: other jobs on this
+    machine restart them in their fault tests)."""
+    end = time.monotonic() + wait
     for name, port in (("RabbitMQ", amqp_port), ("Redis", redis_port)):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        except OSError:
-            raise SystemExit(
-                f"{name} is not listening on 127.0.0.1:{port} (start it, e.g. with .ci/run)"
-            ) from None
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() >= end:
+                    raise SystemExit(
+                        f"{name} is not listening on 127.0.0.1:{port} (start it, e.g. with .ci/run)"
+                    ) from None
+                time.sleep(1.0)
 
 
 def skilld_backends(config: Config) -> dict[str, str]:
@@ -203,13 +210,19 @@ class Harness:
         for key, value in (options or {}).items():
             command += ["--option", f"{key}={value}"]
         started = time.monotonic()
+        check_servers(wait=180)
         record = run_driver(command, timeout=time_limit + 120)
-        if record.get("error") or (record.get("outcome") or {}).get("errors"):
-            # Other jobs restart these servers now and then: run a disturbed run once more.
+        for attempt in (1, 2):
+            if not (record.get("error") or (record.get("outcome") or {}).get("errors")):
+                break
+            # Other jobs restart these servers in their fault tests: a disturbed run is run
+            # again (twice at most) once both servers answer, after they settled.
             why = record.get("error") or record["outcome"]["errors"]
             print(f"  retrying {scenario} {name}: {why}"[:300], file=sys.stderr, flush=True)
+            time.sleep(10)
+            check_servers(wait=180)
             record = run_driver(command, timeout=time_limit + 120)
-            record["retried"] = True
+            record["retried"] = attempt
         outcome = record.pop("outcome", None)
         metrics = (
             run_metrics(outcome, rate=rate, duration=c.duration) if outcome is not None else {}
@@ -344,6 +357,7 @@ class Harness:
         redis_figures: dict[str, Any] = {}
         for rep in range(max(1, self.config.reps)):
             for queue_type in ("quorum", "classic"):
+                check_servers(wait=180)
                 record = run_driver(
                     [sys.executable, "-m", "bench.peers.ceiling", "--amqp", self.config.amqp,
                      "--n", str(self.config.n_noop), "--queue-type", queue_type,

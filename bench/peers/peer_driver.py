@@ -18,6 +18,7 @@ import importlib
 import os
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -210,9 +211,15 @@ def main() -> None:
     except Exception as exc:
         record["error"] = f"{type(exc).__name__}: {exc}"
     finally:
-        for start in range(0, len(all_keys), 5000):
-            client.delete(*all_keys[start : start + 5000])
-        clean_up(args.amqp, *queue_names(system, queue))
+        for _attempt in range(30):  # the servers may be restarting (other jobs' fault tests)
+            try:
+                for start in range(0, len(all_keys), 5000):
+                    client.delete(*all_keys[start : start + 5000])
+                clean_up(args.amqp, *queue_names(system, queue))
+                break
+            except Exception as exc:
+                record.setdefault("cleanup_error", f"{type(exc).__name__}: {exc}")
+                time.sleep(2)
     emit(record)
     # Taskiq's and Celery's client threads may linger; the record is out, so leave now.
     os._exit(0)
