@@ -16,6 +16,7 @@ from skilld.exceptions import PermissionRuleError
 __all__ = [
     "ALIASES",
     "EDIT_TOOLS",
+    "KNOWN_TOOLS",
     "PRECEDENCE",
     "READ_TOOLS",
     "SHELL_TOOLS",
@@ -47,13 +48,16 @@ READ_TOOLS = frozenset({"Read", "Grep", "Glob", "LS", "NotebookRead"})
 EDIT_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit"})
 """Tools ``Edit(...)`` rules cover."""
 SHELL_TOOLS = frozenset({"Bash", "PowerShell"})
-KNOWN_TOOLS = (
-    READ_TOOLS
-    | EDIT_TOOLS
-    | SHELL_TOOLS
-    | {"Skill", "WebFetch", "WebSearch", "Agent", "TodoWrite", "BashOutput", "KillShell"}
-)
+# fmt: off
+KNOWN_TOOLS = READ_TOOLS | EDIT_TOOLS | SHELL_TOOLS | {
+    "Skill", "WebFetch", "WebSearch", "Agent", "TodoWrite", "BashOutput", "KillShell",
+    "AskUserQuestion", "ExitPlanMode", "SlashCommand",
+}
+# fmt: on
+"""Claude Code's built-in tools: a rule naming one in another case is an error (it would
+match nothing), where an unknown name is taken as a tool of the host's."""
 ALIASES = {"Task": "Agent", "KillBash": "KillShell"}
+"""Old tool names Claude Code still accepts in rules, and the tools they mean."""
 _TOOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _MCP_NAME = re.compile(r"mcp__[A-Za-z0-9_\-]+(?:__(?:[A-Za-z0-9_\-]+|\*))?")
 
@@ -98,7 +102,7 @@ def parse_rule(text: str, *, origin: str | None = None) -> tuple[str, str | None
     elif not _TOOL_NAME.fullmatch(tool):
         raise PermissionRuleError(text, f"{tool!r} is not a tool name", origin=origin)
     elif tool not in KNOWN_TOOLS:
-        for known in KNOWN_TOOLS:
+        for known in (*KNOWN_TOOLS, *ALIASES):
             if known.lower() == tool.lower():
                 raise PermissionRuleError(
                     text, f"unknown tool {tool!r}: did you mean {known!r}?", origin=origin

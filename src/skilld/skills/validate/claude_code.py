@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from skilld.exceptions import PermissionRuleError
+from skilld.permissions.rules import ALIASES, KNOWN_TOOLS, parse_rule
 from skilld.skills.loader import description_from_body, split_paths, split_tool_list
 from skilld.skills.validate.check import Check, closest, quoted, shorten, type_name
 from skilld.skills.validate.hooks import check_hooks
@@ -35,31 +37,7 @@ CLAUDE_CODE_KEYS = SPEC_KEYS | {
 _EFFORTS = ("low", "medium", "high", "max")
 _CONTEXTS = ("inline", "fork")
 _SHELLS = ("bash", "powershell")
-_BUILTIN_TOOLS = (
-    "Agent",
-    "AskUserQuestion",
-    "Bash",
-    "BashOutput",
-    "Edit",
-    "ExitPlanMode",
-    "Glob",
-    "Grep",
-    "KillShell",
-    "LS",
-    "MultiEdit",
-    "NotebookEdit",
-    "NotebookRead",
-    "PowerShell",
-    "Read",
-    "Skill",
-    "SlashCommand",
-    "Task",
-    "TodoWrite",
-    "WebFetch",
-    "WebSearch",
-    "Write",
-)
-_TOOLS_BY_FOLDED_NAME = {tool.lower(): tool for tool in _BUILTIN_TOOLS}
+_TOOLS_BY_FOLDED_NAME = {tool.lower(): tool for tool in (*KNOWN_TOOLS, *ALIASES)}
 _TOOL_ENTRY = re.compile(r"^[A-Za-z_][\w.-]*(?:\(.*\))?$", re.DOTALL)
 # Keys people write for a Claude Code key, beyond what difflib finds.
 _KEY_ALIASES = {
@@ -245,6 +223,18 @@ def _check_tools(check: Check, key: str) -> None:
                 key,
                 f"{base!r} matches no tool: tool names are case-sensitive",
                 f"write {known}{tool[len(base) :]}",
+            )
+            continue
+        try:
+            parse_rule(tool)
+        except PermissionRuleError as error:
+            # skilld's permission engine ignores such a rule: it allows (or removes) nothing
+            check.add(
+                "error",
+                key,
+                f"{tool!r} is not a valid permission rule: {error.reason}; it matches nothing",
+                "write Tool or Tool(specifier) as Claude Code's permission rules do, "
+                "e.g. Bash(git add:*), Read(./docs/**), WebFetch(domain:example.com)",
             )
 
 
