@@ -162,3 +162,24 @@ async def test_sync_client_over_a_real_socket(app: FastAPI, worker: Worker) -> N
     assert output.endswith("Hello, Cy!\n")
     assert events == ["queued", "started", "finished"]
     assert names == ["greet"]
+
+
+async def test_many_requests_at_once_share_small_pools(app: FastAPI, worker: Worker) -> None:
+    async with serving(app) as url, Client(url, token=TOKEN, max_connections=8) as client:
+        results = await asyncio.gather(
+            *(client.submit("greet", str(i), wait=10) for i in range(40))
+        )
+        pools = len(client._pools)
+
+    assert {r.status for r in results} == {TaskStatus.SUCCEEDED}
+    assert len({r.id for r in results}) == 40
+    assert pools == 2  # 8 connections, 4 a pool
+
+
+def test_https_pools_share_one_tls_context() -> None:
+    client = Client("https://gateway.invalid", max_connections=8)
+    first, second = client._http, client._http
+
+    assert first is not second
+    assert client._ssl is not None
+    asyncio.run(client.aclose())

@@ -8,8 +8,9 @@ from the request to the final result; throughput is finished tasks per second of
 time.
 
 Scenarios: ``inline`` runs a no-op inline skill (expansion only); ``fork`` runs a fork
-skill on the simulated model ``sim:200ms``. Each runs twice: through raw HTTP (httpx and
-JSON) and through :class:`skilld.Client`.
+skill on the simulated model ``sim:200ms``. Each runs twice: through raw HTTP (a minimal
+keep-alive HTTP/1.1 client, so the load generator's own cost stays small) and through
+:class:`skilld.Client` (httpx underneath).
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import httpx
 
 from skilld.client import Client
 from skilld.engine.task import TaskResult, decode_result
@@ -107,21 +106,64 @@ async def closed_loop(
     return run
 
 
+class RawHTTP:
+    """A minimal HTTP/1.1 keep-alive connection, so the load generator costs little CPU
+    and the figures measure the gateway (httpx is measured separately, as Client)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n"):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+
 async def via_http(url: str, skill: str, tasks: int, clients: int) -> Run:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    connections = [RawHTTP(host, int(port)) for _ in range(clients)]
+    free: asyncio.Queue[RawHTTP] = asyncio.Queue()
+    for connection in connections:
+        free.put_nowait(connection)
 
-        async def one(index: int) -> TaskResult | None:
-            response = await http.post(
-                "/v1/tasks", params={"wait": 60}, json={"skill": skill, "args": f"n{index}"}
-            )
-            return decode_result(response.content) if response.status_code == 201 else None
+    async def one(index: int) -> TaskResult | None:
+        connection = await free.get()
+        try:
+            body = json.dumps({"skill": skill, "args": f"n{index}"}).encode()
+            status, content = await connection.post("/v1/tasks?wait=60", body)
+        finally:
+            free.put_nowait(connection)
+        return decode_result(content) if status == 201 else None
 
+    try:
         return await closed_loop(one, tasks, clients)
+    finally:
+        for connection in connections:
+            await connection.close()
 
 
 async def via_client(url: str, skill: str, tasks: int, clients: int) -> Run:
-    async with Client(url, timeout=120) as client:
+    async with Client(url, timeout=120, max_connections=clients) as client:
 
         async def one(index: int) -> TaskResult | None:
             return await client.submit(skill, f"n{index}", wait=60)
@@ -224,7 +266,14 @@ if __name__ == "__main__":
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     options = parser.parse_args()
-    results = asyncio.run(main(options))
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:  # the figures then include a slower load generator
+        loop_factory = None  # type: ignore[assignment]
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        results = runner.run(main(options))
     print(
         f"skilld serve, embedded SQLite default; {platform.python_implementation()} "
         f"{platform.python_version()}, {os.cpu_count()} CPUs, {platform.system()}\n"

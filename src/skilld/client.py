@@ -29,6 +29,8 @@ from skilld.engine.task import TaskEvent, TaskResult
 from skilld.exceptions import GatewayError, SkillNotFoundError, TaskNotFoundError
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 __all__ = ["DEFAULT_URL", "Client", "SyncClient"]
@@ -38,6 +40,7 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 # One ``?wait=`` round trip of :meth:`Client.wait`: long enough to avoid polling, short
 # enough that proxies with idle timeouts do not cut the request.
 _WAIT_SLICE_S = 25.0
+_CONNECTIONS_PER_POOL = 4
 _TERMINAL = frozenset({"succeeded", "failed", "dead", "cancelled"})
 
 
@@ -138,6 +141,8 @@ class Client(_Base):
         url: where ``skilld serve`` listens (default ``http://127.0.0.1:8000``).
         token: a bearer token, when the gateway needs one.
         timeout: seconds for one request (a ``wait`` is added on top of it).
+        max_connections: requests in flight at once (more wait for a free connection);
+            raise it when many tasks are awaited together with ``wait``.
         transport: an httpx transport, e.g. ``httpx.ASGITransport(app)`` to talk to an app
             in the same process without a socket.
     """
@@ -149,14 +154,45 @@ class Client(_Base):
         token: str | None = None,
         timeout: float = 30.0,
         headers: Mapping[str, str] | None = None,
+        max_connections: int = 100,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        import httpx
-
         super().__init__(url, token, timeout, headers)
-        self._http = httpx.AsyncClient(
-            base_url=self.url, headers=self._headers, timeout=timeout, transport=transport
-        )
+        self._transport = transport
+        # httpcore's pool looks at every one of its connections each time it hands one
+        # out, so one pool of hundreds of connections spends more CPU on that than on the
+        # requests. Many small pools, used in turn, keep the cost per request flat; a
+        # given transport (a test's ASGITransport) gets a single pool.
+        per_pool = max_connections if transport is not None else _CONNECTIONS_PER_POOL
+        self._pool_size = min(per_pool, max_connections)
+        self._pool_count = 1 if transport is not None else -(-max_connections // per_pool)
+        self._pools: list[httpx.AsyncClient] = []
+        self._turn = 0
+        self._ssl: ssl.SSLContext | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The next pool in turn (made on first use, sharing one TLS context)."""
+        if len(self._pools) < self._pool_count:
+            import httpx
+
+            if self._ssl is None and self.url.startswith("https:"):
+                self._ssl = httpx.create_ssl_context()
+            limits = httpx.Limits(
+                max_connections=self._pool_size, max_keepalive_connections=self._pool_size
+            )
+            pool = httpx.AsyncClient(
+                base_url=self.url,
+                headers=self._headers,
+                timeout=self._timeout,
+                limits=limits,
+                transport=self._transport,
+                verify=self._ssl or True,
+            )
+            self._pools.append(pool)
+            return pool
+        self._turn = (self._turn + 1) % len(self._pools)
+        return self._pools[self._turn]
 
     async def __aenter__(self) -> Self:
         return self
@@ -170,7 +206,9 @@ class Client(_Base):
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        pools, self._pools = self._pools, []
+        for pool in pools:
+            await pool.aclose()
 
     async def submit(
         self,
@@ -263,13 +301,20 @@ class SyncClient(_Base):
         token: str | None = None,
         timeout: float = 30.0,
         headers: Mapping[str, str] | None = None,
+        max_connections: int = 100,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         import httpx
 
         super().__init__(url, token, timeout, headers)
         self._http = httpx.Client(
-            base_url=self.url, headers=self._headers, timeout=timeout, transport=transport
+            base_url=self.url,
+            headers=self._headers,
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            transport=transport,
         )
 
     def __enter__(self) -> Self:
