@@ -32,6 +32,8 @@ def test_a_later_worker_serves_an_opted_in_result_from_redis(tmp_path: Path) -> 
     skills = tmp_path / "skills"
     path = write_skill(skills, "stamp", *STAMP)
 
+    outputs_seen: list[str] = []
+
     def run(*args: str) -> list[str]:
         tasks = [SkillTask(skill="stamp", args=a) for a in args]
 
@@ -58,6 +60,7 @@ def test_a_later_worker_serves_an_opted_in_result_from_redis(tmp_path: Path) -> 
             ],
         )
         assert result.exit_code == 0, result.output
+        outputs_seen.append(result.output)
 
         async def outputs() -> list[str]:
             async with open_store(store_url) as s:
@@ -72,6 +75,7 @@ def test_a_later_worker_serves_an_opted_in_result_from_redis(tmp_path: Path) -> 
         assert first.startswith("Stamp x ")
         [again, other] = run("x", "y")  # a new worker: its L1 is empty, L2 has "x"
         assert again == first
+        assert "'l2_hits': 1" in outputs_seen[-1]  # the worker says where it came from
         assert other.startswith("Stamp y ")  # its own run, not x's entry
         path.write_text(path.read_text().replace("Stamp", "Mark"), encoding="utf-8")
         [changed] = run("x")  # a new version of the skill: a new key

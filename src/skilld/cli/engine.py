@@ -133,6 +133,9 @@ def worker(
             )
             await engine.run()
         typer.echo(f"skilld worker {engine.id}: stopped ({engine.stats.to_dict()})", err=True)
+        cache = executor.result_cache
+        if cache is not None and cache.stats.hits + cache.stats.misses:
+            typer.echo(f"skilld worker {engine.id}: result cache {cache.stats.to_dict()}", err=True)
 
     try:
         asyncio.run(main())
