@@ -35,11 +35,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import msgspec
-from cachetools import LRUCache, TLRUCache
 
 from skilld.engine.task import TaskUsage
+from skilld.exceptions import MissingDependencyError
 
 if TYPE_CHECKING:
+    from cachetools import LRUCache, TLRUCache
     from redis.asyncio import Redis
 
     from skilld.engine.executor import Outcome
@@ -154,7 +155,7 @@ class TwoLevelCache(Generic[T]):
         self._decode = decode
         self.l2 = l2
         self._cap = l1_ttl_cap
-        self._l1: TLRUCache[str, tuple[T, float]] = TLRUCache(
+        self._l1: TLRUCache[str, tuple[T, float]] = _cachetools().TLRUCache(
             maxsize=maxsize, ttu=_expires_after, timer=timer
         )
         self._flights: dict[str, asyncio.Future[T]] = {}
@@ -230,6 +231,14 @@ class TwoLevelCache(Generic[T]):
 
 def _expires_after(key: str, entry: tuple[Any, float], now: float) -> float:
     return now + entry[1]
+
+
+def _cachetools() -> Any:
+    try:
+        import cachetools
+    except ImportError:
+        raise MissingDependencyError("cachetools", "cache", "the two-level cache") from None
+    return cachetools
 
 
 # -- results -------------------------------------------------------------------------
@@ -312,11 +321,16 @@ class ResultCache:
         return Outcome(cached.output, TaskUsage(), cached.skill_version)
 
 
-def result_cache_for(store: object) -> ResultCache:
+def result_cache_for(store: object) -> ResultCache | None:
     """The result cache a worker using ``store`` gets: L2 in Redis when the store is a
-    Redis store (shared by every worker), L1 only otherwise."""
+    Redis store (shared by every worker), L1 only otherwise; None without the ``cache``
+    extra (cachetools), so a worker without it runs every task."""
     from skilld.engine.stores.redis import RedisStore
 
+    try:
+        _cachetools()
+    except MissingDependencyError:
+        return None
     if isinstance(store, RedisStore):
         return ResultCache(l2=RedisL2.from_store(store, "results"))
     return ResultCache()
@@ -341,7 +355,7 @@ class SkillCache:
         self._defs: TwoLevelCache[_Definition] = TwoLevelCache(
             encode=msgspec.json.encode, decode=msgspec.json.Decoder(_Definition).decode, l2=l2
         )
-        self._skills: LRUCache[str, Skill] = LRUCache(maxsize=1024)
+        self._skills: LRUCache[str, Skill] = _cachetools().LRUCache(maxsize=1024)
 
     @property
     def stats(self) -> CacheStats:
