@@ -183,3 +183,41 @@ def test_https_pools_share_one_tls_context() -> None:
     assert first is not second
     assert client._ssl is not None
     asyncio.run(client.aclose())
+
+
+async def test_events_resume_across_a_server_restart(
+    app: FastAPI, parts: tuple[Broker, Store, SkillRegistry]
+) -> None:
+    """The stream breaks when the server stops; the client reconnects to the next one and
+    resumes after the last event it saw, missing none and repeating none."""
+    broker, store, _ = parts
+    async with serving(app) as url, Client(url, token=TOKEN) as submitter:
+        queued = await submitter.submit("greet")
+    port = int(url.rsplit(":", 1)[-1])
+
+    async with Client(url, token=TOKEN) as client:
+        stream = client.events(queued.id)
+        async with serving(app, port=port):
+            first = await anext(stream)
+        # The server is gone now; the next one listens on the same port.
+        async with (
+            serving(app, port=port),
+            Worker(broker, store, FunctionExecutor(lambda task: "ok"), heartbeat_s=0),
+            asyncio.timeout(20),
+        ):
+            rest = [event async for event in stream]
+
+    assert [(e.offset, e.type) for e in [first, *rest]] == [
+        (1, "queued"),
+        (2, "started"),
+        (3, "finished"),
+    ]
+
+
+async def test_events_give_up_when_the_server_stays_away(app: FastAPI) -> None:
+    async with serving(app) as url, Client(url, token=TOKEN) as submitter:
+        queued = await submitter.submit("greet")
+
+    async with Client(url, token=TOKEN) as client:
+        with pytest.raises(httpx.ConnectError):
+            await anext(client.events(queued.id, reconnect=False))

@@ -18,6 +18,7 @@ the rest.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -41,7 +42,28 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 # enough that proxies with idle timeouts do not cut the request.
 _WAIT_SLICE_S = 25.0
 _CONNECTIONS_PER_POOL = 4
+_RECONNECTS = 5  # failed reconnections in a row before an event stream gives up
+_STREAM_IDLE_S = 60.0
 _TERMINAL = frozenset({"succeeded", "failed", "dead", "cancelled"})
+
+
+def _sse_headers(after: int | None) -> dict[str, str]:
+    headers = {"Accept": "text/event-stream"}
+    if after is not None:
+        headers["Last-Event-ID"] = str(after)
+    return headers
+
+
+def _stream_timeout(timeout: float) -> httpx.Timeout:
+    import httpx
+
+    # The gateway sends a keepalive comment every 15 s: a minute of silence means the
+    # connection is dead, and the stream reconnects.
+    return httpx.Timeout(timeout, read=_STREAM_IDLE_S)
+
+
+def _backoff(failures: int) -> float:
+    return float(min(0.25 * 2 ** (failures - 1), 4.0))
 
 
 def _task_body(
@@ -253,18 +275,40 @@ class Client(_Base):
                 return result
 
     async def events(
-        self, task_id: str, *, last_event_id: int | None = None
+        self, task_id: str, *, last_event_id: int | None = None, reconnect: bool = True
     ) -> AsyncIterator[TaskEvent]:
         """The task's events as they happen, from after ``last_event_id`` when given.
 
-        The stream ends after the task's final event.
+        Ends after the task's ``finished`` event. When the stream breaks first (the
+        server restarted, a proxy cut it), it reconnects and resumes after the last event
+        seen, backing off; it gives up after a few failed attempts in a row, raising the
+        last connection error (with ``reconnect=False``, at the first).
         """
-        headers = {"Accept": "text/event-stream"}
-        if last_event_id is not None:
-            headers["Last-Event-ID"] = str(last_event_id)
+        import httpx
+
+        after, failures = last_event_id, 0
+        while True:
+            try:
+                async for event in self._event_stream(task_id, after):
+                    after, failures = event.offset, 0
+                    yield event
+                    if event.type == "finished":
+                        return
+                if not reconnect:
+                    return
+            except httpx.TransportError:
+                if not reconnect or failures >= _RECONNECTS:
+                    raise
+            failures += 1
+            await asyncio.sleep(_backoff(failures))
+
+    async def _event_stream(self, task_id: str, after: int | None) -> AsyncIterator[TaskEvent]:
         parser = _SSEParser()
         async with self._http.stream(
-            "GET", f"/v1/tasks/{task_id}/events", headers=headers, timeout=None
+            "GET",
+            f"/v1/tasks/{task_id}/events",
+            headers=_sse_headers(after),
+            timeout=_stream_timeout(self._timeout),
         ) as response:
             if response.status_code >= 400:
                 await response.aread()
@@ -369,14 +413,35 @@ class SyncClient(_Base):
             if result.status in _TERMINAL or (deadline is not None and left <= 0):
                 return result
 
-    def events(self, task_id: str, *, last_event_id: int | None = None) -> Iterator[TaskEvent]:
+    def events(
+        self, task_id: str, *, last_event_id: int | None = None, reconnect: bool = True
+    ) -> Iterator[TaskEvent]:
         """See :meth:`Client.events`."""
-        headers = {"Accept": "text/event-stream"}
-        if last_event_id is not None:
-            headers["Last-Event-ID"] = str(last_event_id)
+        import httpx
+
+        after, failures = last_event_id, 0
+        while True:
+            try:
+                for event in self._event_stream(task_id, after):
+                    after, failures = event.offset, 0
+                    yield event
+                    if event.type == "finished":
+                        return
+                if not reconnect:
+                    return
+            except httpx.TransportError:
+                if not reconnect or failures >= _RECONNECTS:
+                    raise
+            failures += 1
+            time.sleep(_backoff(failures))
+
+    def _event_stream(self, task_id: str, after: int | None) -> Iterator[TaskEvent]:
         parser = _SSEParser()
         with self._http.stream(
-            "GET", f"/v1/tasks/{task_id}/events", headers=headers, timeout=None
+            "GET",
+            f"/v1/tasks/{task_id}/events",
+            headers=_sse_headers(after),
+            timeout=_stream_timeout(self._timeout),
         ) as response:
             if response.status_code >= 400:
                 response.read()

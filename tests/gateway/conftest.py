@@ -110,7 +110,7 @@ def run_worker(broker: Broker, store: Store, registry: SkillRegistry) -> RunWork
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
+async def serving(app: FastAPI, port: int = 0) -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn on a free loopback port; yields its base URL.
 
     The socket is bound and listening before uvicorn starts, so the URL is known at once
@@ -118,7 +118,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     sock.listen(128)
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
@@ -126,6 +126,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        app.state.stopping.set()  # as `skilld serve` does: open event streams end
         server.should_exit = True
         async with asyncio.timeout(10):
             await serve

@@ -119,3 +119,14 @@ async def test_follows_a_live_task_over_a_real_socket(live_url: str, run_worker:
                         release.set()  # only now may the task finish
     assert [e for _, e in seen] == ["queued", "started", "progress", "finished"]
     assert [i for i, _ in seen] == [1, 2, 3, 4]
+
+
+async def test_resuming_after_the_last_event_of_a_finished_task_ends_at_once(
+    client: httpx.AsyncClient, run_worker: RunWorker
+) -> None:
+    task_id = await finished_task(client, run_worker)
+
+    response = await client.get(f"/v1/tasks/{task_id}/events", headers={"Last-Event-ID": "5"})
+
+    assert response.status_code == 200
+    assert parse_frames(response.text) == []

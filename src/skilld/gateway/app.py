@@ -49,6 +49,11 @@ def create_app(
             is refused at submission, a task without ``mode`` takes the skill's own, and
             ``/v1/skills`` lists them. Without it, any name is queued.
         config: tokens and limits (default: no tokens, 1 MiB bodies).
+
+    Event streams stay open until their task finishes; a server that stops should set
+    ``app.state.stopping`` (an :class:`asyncio.Event`) first, as ``skilld serve`` does on
+    SIGTERM, so they end and clients resume elsewhere with ``Last-Event-ID``. (The ASGI
+    lifespan shutdown sets it too, but servers run it only once connections are closed.)
     """
     from importlib.metadata import version
 

@@ -198,10 +198,17 @@ def tasks_router(
             Header(alias="Last-Event-ID", description="Set by SSE clients on reconnect."),
         ] = None,
     ) -> StreamingResponse:
-        await known(task_id)
+        current = await known(task_id)
         start = after if after is not None else _parse_last_event_id(last_event_id)
+        # A finished task's events are all written: replay them and end (even when the
+        # client resumes after the last one), rather than follow a stream that is over.
+        stream = (
+            _replay(store, task_id, start)
+            if current.terminal
+            else _event_stream(store, task_id, start, config.sse_keepalive_s, stopping)
+        )
         return StreamingResponse(
-            _event_stream(store, task_id, start, config.sse_keepalive_s, stopping),
+            stream,
             media_type=EVENT_STREAM,
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -229,6 +236,18 @@ def _parse_last_event_id(value: str | None) -> int:
             errors=[{"field": "header.Last-Event-ID", "message": "negative"}],
         )
     return offset
+
+
+def _frame(event: TaskEvent) -> bytes:
+    return encode_event(event_id=event.offset, event=event.type, data=encode(event).decode())
+
+
+async def _replay(store: Store, task_id: str, after: int) -> AsyncIterator[bytes]:
+    yield b"retry: 1000\n\n"
+    while batch := await store.events(task_id, after=after):
+        for event in batch:
+            yield _frame(event)
+        after = batch[-1].offset
 
 
 async def _event_stream(
@@ -265,7 +284,7 @@ async def _event_stream(
                 if pumping.done() and not pumping.cancelled() and pumping.exception():
                     raise pumping.exception()  # type: ignore[misc]
                 return
-            yield encode_event(event_id=event.offset, event=event.type, data=encode(event).decode())
+            yield _frame(event)
     finally:
         pumping.cancel()
         watcher.cancel()
