@@ -149,6 +149,12 @@ async def test_unknown_task_is_a_404_problem(client: httpx.AsyncClient) -> None:
         ),
         (b'{"skill": "greet", "prority": 1}', 422, "body.prority", "unknown field `prority`"),
         (b'{"skill": "gret"}', 422, "body.skill", "Did you mean greet?"),
+        (
+            b'{"skill": "greet", "skill_version": "sha256:0"}',
+            422,
+            "body.skill_version",
+            "not sha256:0",
+        ),
     ],
 )
 async def test_bad_bodies_get_a_problem_naming_the_field(
@@ -244,3 +250,17 @@ async def test_cancel_unknown_task_is_a_404(client: httpx.AsyncClient) -> None:
 
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
+
+
+async def test_a_task_may_pin_the_current_version(
+    client: httpx.AsyncClient, run_worker: RunWorker
+) -> None:
+    version = (await client.get("/v1/skills/greet")).json()["version"]
+
+    async with run_worker():
+        response = await client.post(
+            "/v1/tasks", params={"wait": 10}, json={"skill": "greet", "skill_version": version}
+        )
+
+    assert response.json()["status"] == "succeeded"
+    assert response.json()["skill_version"] == version

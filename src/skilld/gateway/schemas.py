@@ -19,6 +19,7 @@ import msgspec
 from skilld.engine.task import SkillTask, TaskEvent, TaskResult
 from skilld.exceptions import SkillNotFoundError
 from skilld.gateway.problems import PROBLEM_SCHEMA, Problem
+from skilld.skills.model import Skill
 
 __all__ = [
     "SkillList",
@@ -102,13 +103,15 @@ def parse_task_request(
     body: bytes,
     *,
     idempotency_key: str | None,
-    skill_mode: Callable[[str], str] | None = None,
+    find_skill: Callable[[str], Skill] | None = None,
 ) -> SkillTask:
     """Validate a request body into a task; bad input raises a :class:`Problem`
     naming the field (400 for text that is not JSON, 422 for JSON that is not a task).
 
-    ``skill_mode(name)`` gives the skill's own mode (its ``context``), used when the
-    request names none; it may raise for an unknown skill.
+    ``find_skill(name)``, when given, checks the skill against what the workers run:
+    an unknown name or a pinned ``skill_version`` that is not the current one is refused
+    here rather than failing later, and a request without ``mode`` takes the skill's own
+    ``context``.
     """
     if not body.strip():
         raise Problem(
@@ -144,9 +147,9 @@ def parse_task_request(
     }
     if isinstance(request.args, list):
         fields["args"] = shlex.join(request.args)
-    if skill_mode is not None:
+    if find_skill is not None:
         try:
-            own_mode = skill_mode(request.skill)
+            skill = find_skill(request.skill)
         except SkillNotFoundError as exc:
             raise Problem(
                 422,
@@ -154,7 +157,17 @@ def parse_task_request(
                 kind="unknown-skill",
                 errors=[{"field": "body.skill", "message": str(exc)}],
             ) from None
-        fields["mode"] = request.mode or own_mode
+        if request.skill_version not in (None, skill.version):
+            message = (
+                f"Skill {skill.name} is at version {skill.version}, not {request.skill_version}."
+            )
+            raise Problem(
+                422,
+                message,
+                kind="skill-version-mismatch",
+                errors=[{"field": "body.skill_version", "message": message}],
+            )
+        fields["mode"] = request.mode or skill.context
     try:
         # Converting into the engine's own type applies its limits (priority 0-9, a
         # positive timeout...), so the gateway never accepts what a worker would refuse.

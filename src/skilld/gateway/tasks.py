@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -104,8 +105,8 @@ def tasks_router(
     ) -> Response:
         body = await request.body()
         # An unknown skill is refused here (422, with close names), not dead-lettered later.
-        skill_mode = None if registry is None else (lambda name: find_skill(registry, name).context)
-        task = parse_task_request(body, idempotency_key=idempotency_key, skill_mode=skill_mode)
+        lookup = None if registry is None else partial(find_skill, registry)
+        task = parse_task_request(body, idempotency_key=idempotency_key, find_skill=lookup)
         submission = await operations.submit(broker, store, task)
         result = await wait_for(submission.task_id, wait)
         if result is None:  # only when the store lost the record meanwhile
