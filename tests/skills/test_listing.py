@@ -440,3 +440,8 @@ def test_memos_change_nothing() -> None:
     assert first == again == cold
     assert any(e.truncated for e in cold.entries)
     assert cold.width == measured(cold)
+    # one memo per entry cap, a bounded number of them
+    capped = [build_listing(skills, max_entry_chars=cap) for cap in range(1, 30)]
+    listing_module._clear_memos()
+    assert capped == [build_listing(skills, max_entry_chars=cap) for cap in range(1, 30)]
+    assert len(listing_module._memos) <= 8

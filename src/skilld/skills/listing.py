@@ -146,7 +146,7 @@ def _escape_all(values: list[str]) -> list[str]:
 def _clear_memos() -> None:
     """Forget every memoized entry text and cut (what the first listing of a process
     pays; the benchmark's cold cases)."""
-    _entry.cache_clear()
+    _memos.clear()
     _cut_clusters.cache_clear()
 
 
@@ -209,30 +209,55 @@ def _listed(
     return listed, name_only
 
 
-@lru_cache(maxsize=1 << 16)
-def _entry(
-    description: str, when_to_use: str | None, max_chars: int = MAX_ENTRY_CHARS
-) -> tuple[str, int]:
-    """An entry's one-line text and its width, memoized: a listing is rebuilt every turn
-    from the same skills, and the strings' hashes are cached by Python already."""
-    text = f"{description} - {when_to_use}" if when_to_use else description
-    if text.isascii():
+def _raw_texts(skills: Iterable[Skill]) -> list[str]:
+    """Each skill's entry text as written: its description, then `` - `` and
+    ``when_to_use`` when there is one."""
+    return [
+        skill.description if not skill.when_to_use else f"{skill.description} - {skill.when_to_use}"
+        for skill in skills
+    ]
+
+
+def _one_line(raw: str, max_chars: int) -> tuple[str, int]:
+    """An entry's text on one line, capped at ``max_chars``, and its width."""
+    if raw.isascii():
         # ASCII without control characters is one column per character, so its width is
         # its length, and its only whitespace is the space: one pass of wcwidth (C) tells
         # both, and such a text is already one line unless spaces are doubled or at an end.
-        width = display_width(text)
-        if width == len(text) and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        width = display_width(raw)
+        if width == len(raw) and "  " not in raw and raw[:1] != " " and raw[-1:] != " ":
             if width <= max_chars:
-                return text, width
-            text = text[: max_chars - 1] + ELLIPSIS
-            return text, max_chars
-    text = " ".join(text.split())  # runs of whitespace become one space, ends stripped
+                return raw, width
+            return raw[: max_chars - 1] + ELLIPSIS, max_chars
+    text = " ".join(raw.split())  # runs of whitespace become one space, ends stripped
     if len(text) > max_chars:
         text = text[: max_chars - 1] + ELLIPSIS
     return text, display_width(text)
 
 
-_NAME_ONLY: tuple[None, int] = (None, 0)
+_MEMO_LIMIT = 1 << 16
+_memos: dict[int, tuple[dict[str, str], dict[str, int]]] = {}
+"""Per entry cap: each raw entry text's one-line text, and its width. A listing is
+rebuilt every turn from the same skills; the raw texts are mostly the skills' own
+description strings, whose hashes Python keeps, so a lookup costs no hashing. Two plain
+dicts rather than one of pairs: nothing but strings is allocated, so building a large
+listing for the first time does not wake the garbage collector over and over."""
+
+
+def _one_lines(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int]]:
+    """:func:`_one_line` of each raw text, memoized (:data:`_memos`)."""
+    memo = _memos.get(max_chars)
+    if memo is None or len(memo[0]) > _MEMO_LIMIT:
+        if len(_memos) >= 8:  # many caps in one process: keep memory bounded
+            _memos.clear()
+        memo = _memos[max_chars] = ({}, {})
+    known_texts, known_widths = memo
+    texts: list[str | None] = list(map(known_texts.get, raws))
+    if None in texts:
+        for raw in {raw for raw, text in zip(raws, texts, strict=True) if text is None}:
+            known_texts[raw], known_widths[raw] = _one_line(raw, max_chars)
+        return list(map(known_texts.__getitem__, raws)), list(map(known_widths.__getitem__, raws))
+    return texts, list(map(known_widths.__getitem__, raws))  # type: ignore[return-value]
 
 
 def _total_width(texts: Sequence[str]) -> int:
@@ -358,13 +383,14 @@ def build_listing(
             fixed + _total_width(list(filter(None, shown))) + 2 * (len(shown) - shown.count(None))
         )
     else:
-        entry = _entry
-        infos = [
-            _NAME_ONLY if hidden else entry(skill.description, skill.when_to_use, max_entry_chars)
-            for skill, hidden in zip(listed, name_only, strict=True)
-        ]
-        texts: list[str | None] = [text for text, _ in infos]
-        widths = [text_width for _, text_width in infos]
+        if any(name_only):  # their texts are never read
+            described = list(compress(listed, map(not_, name_only)))
+            found_texts, found_widths = _one_lines(_raw_texts(described), max_entry_chars)
+            next_text, next_width = iter(found_texts).__next__, iter(found_widths).__next__
+            texts: list[str | None] = [None if hidden else next_text() for hidden in name_only]
+            widths = [0 if hidden else next_width() for hidden in name_only]
+        else:
+            texts, widths = _one_lines(_raw_texts(listed), max_entry_chars)  # type: ignore[assignment]
         full = fixed + sum(widths) + 2 * (len(texts) - name_only.count(True))
         if full <= budget:
             shown, cut, width = texts, [False] * len(texts), full
@@ -394,22 +420,23 @@ def _no_room_for_descriptions(
     (its ": " at least) once the bundled descriptions are paid."""
     if room >= 2 + (max_chars + 2) * bundled.count(True):
         return False  # room for any bundled texts and more: no need to measure them
-    for skill, hidden in compress(zip(listed, name_only, strict=True), bundled):
-        if not hidden:
-            room -= _entry(skill.description, skill.when_to_use, max_chars)[1] + 2
-    return room < 2
+    shown = [
+        skill
+        for skill, hidden in compress(zip(listed, name_only, strict=True), bundled)
+        if not hidden
+    ]
+    return room - sum(_one_lines(_raw_texts(shown), max_chars)[1]) - 2 * len(shown) < 2
 
 
 def _bundled_texts(
     listed: Sequence[Skill], name_only: Sequence[bool], bundled: Sequence[bool], max_chars: int
 ) -> list[str | None]:
     """The bundled skills' texts, None for every other skill."""
-    return [
-        _entry(skill.description, skill.when_to_use, max_chars)[0]
-        if is_bundled and not hidden
-        else None
-        for skill, hidden, is_bundled in zip(listed, name_only, bundled, strict=True)
+    shows = [
+        is_bundled and not hidden for hidden, is_bundled in zip(name_only, bundled, strict=True)
     ]
+    found = iter(_one_lines(_raw_texts(compress(listed, shows)), max_chars)[0])
+    return [next(found) if show else None for show in shows]
 
 
 def _fit(
