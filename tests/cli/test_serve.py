@@ -291,3 +291,14 @@ def test_serves_the_examples_from_the_repository(tmp_path: Path) -> None:
             assert response.json()["status"] == "succeeded", (skill["name"], response.json())
     finally:
         assert server.stop()[0] == 0
+
+
+def test_serve_reports_a_data_dir_it_cannot_use(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+
+    code, _, err = cli("serve", "--port", "0", "--data-dir", str(blocker))
+
+    assert code == 2
+    assert "cannot open the engine's files" in err
+    assert str(blocker) in err

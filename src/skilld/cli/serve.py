@@ -163,9 +163,12 @@ def serve(
         )
         broker_obj = open_broker(broker_url)
         store_obj = open_store(store_url)
-        sock = _bind(host, port)
     except SkilldError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:  # an SQLite file's folder that cannot be made
+        raise _fail(f"cannot open the engine's files: {exc}") from None
+    try:
+        sock = _bind(host, port)
     except OSError as exc:
         raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
@@ -185,6 +188,8 @@ def serve(
             code = runner.run(_serve(plan, broker_obj, store_obj, config, sock))
     except SkilldError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot open the engine's files: {exc}") from None
     finally:
         sock.close()
     raise typer.Exit(code)
