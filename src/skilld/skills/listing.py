@@ -35,16 +35,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import compress, repeat
 from operator import not_, or_
 from typing import TYPE_CHECKING, Literal, NamedTuple
 from xml.sax.saxutils import escape
 
-import wcwidth
-
 from skilld.exceptions import ConfigurationError
 from skilld.skills.model import Skill, Source
+from skilld.skills.widths import (
+    ELLIPSIS,
+    clear_cut_memo,
+    cut_texts_width,
+    cut_to_width,
+    display_width,
+    total_width,
+    truncate_to_width,
+)
 
 if TYPE_CHECKING:
     from skilld.skills.registry import SkillRegistry
@@ -77,60 +83,11 @@ MAX_ENTRY_CHARS = 1_536
 """Cap on one entry's description plus ``when_to_use``."""
 MIN_DESCRIPTION_WIDTH = 20
 """A description cut below this many columns is dropped: the name alone is clearer."""
-ELLIPSIS = "…"
 _BUNDLED = Source.BUNDLED
 
 ListingOverride = Literal["on", "name-only", "user-invocable-only", "off"]
 LISTING_OVERRIDES: tuple[ListingOverride, ...] = ("on", "name-only", "user-invocable-only", "off")
 ListingFormat = Literal["text", "xml"]
-
-
-def display_width(text: str) -> int:
-    """Columns ``text`` takes on a terminal: CJK and emoji count two, controls none."""
-    return int(wcwidth.width(text, control_codes="ignore"))
-
-
-def truncate_to_width(text: str, width: int) -> str:
-    """``text`` cut to at most ``width`` columns, ending in ``…`` when cut.
-
-    Never splits a wide character or a grapheme cluster (an emoji sequence stays whole
-    or goes whole).
-    """
-    if display_width(text) <= width:
-        return text
-    return _cut(text, width)
-
-
-def _cut(text: str, width: int) -> str:
-    """``text`` (known to be wider than ``width``) cut to ``width`` columns with ``…``."""
-    if width <= 0:
-        return ""
-    if text.isascii():  # O(1) in CPython; one column per character at most
-        return text[: width - 1].rstrip() + ELLIPSIS
-    return _cut_clusters(text, width)
-
-
-@lru_cache(maxsize=1 << 12)
-def _cut_clusters(text: str, width: int) -> str:
-    """:func:`_cut` for text that may hold wide characters and grapheme clusters,
-    memoized: splitting into clusters costs tens of microseconds, and an overflowing
-    listing cuts the same descriptions to the same width turn after turn."""
-    # Largest prefix of whole grapheme clusters within width - 1 columns, found by
-    # bisection (prefix widths never shrink); only a window as wide as needed is split
-    # (2 * width characters cover width columns unless zero-width marks abound).
-    limit = width - 1
-    window = text[: 2 * width + 16]
-    if display_width(window) <= limit:
-        window = text
-    clusters = list(wcwidth.iter_graphemes(window))
-    low, high = 0, len(clusters)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if display_width("".join(clusters[:middle])) <= limit:
-            low = middle
-        else:
-            high = middle - 1
-    return "".join(clusters[:low]).rstrip() + ELLIPSIS
 
 
 def _escape_all(values: list[str]) -> list[str]:
@@ -147,7 +104,7 @@ def _clear_memos() -> None:
     """Forget every memoized entry text and cut (what the first listing of a process
     pays; the benchmark's cold cases)."""
     _memos.clear()
-    _cut_clusters.cache_clear()
+    clear_cut_memo()
 
 
 def char_budget(
@@ -260,23 +217,6 @@ def _one_lines(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int
     return texts, list(map(known_widths.__getitem__, raws))  # type: ignore[return-value]
 
 
-def _total_width(texts: Sequence[str]) -> int:
-    """The summed display width of ``texts``, measured in as few calls as possible.
-
-    ASCII texts are measured joined: their widths add up (one column per printable
-    character, none per control) unless an escape sequence could span two of them.
-    """
-    joined = "".join(texts)
-    if joined.isascii() and "\x1b" not in joined:
-        return display_width(joined)
-    ascii_texts = list(map(str.isascii, texts))
-    plain = "".join(compress(texts, ascii_texts))
-    if "\x1b" in plain:
-        return sum(map(display_width, texts))
-    others = compress(texts, map(not_, ascii_texts))
-    return display_width(plain) + sum(map(display_width, others))
-
-
 class ListingEntry(NamedTuple):
     """One listed skill. ``description`` is None when the skill shows its name only."""
 
@@ -373,14 +313,14 @@ def build_listing(
     # the skills whose descriptions give way on overflow
     yielding = list(map(not_, map(or_, bundled, name_only)))
     # "- " + name per line, newlines between lines
-    fixed = _total_width(names) + 3 * len(names) - (1 if names else 0)
+    fixed = total_width(names) + 3 * len(names) - (1 if names else 0)
     if any(yielding) and _no_room_for_descriptions(
         listed, name_only, bundled, budget - fixed, max_entry_chars
     ):
         # names only for all but bundled skills, whatever their texts: never read them
         shown, cut = _bundled_texts(listed, name_only, bundled, max_entry_chars), yielding
         width = (
-            fixed + _total_width(list(filter(None, shown))) + 2 * (len(shown) - shown.count(None))
+            fixed + total_width(list(filter(None, shown))) + 2 * (len(shown) - shown.count(None))
         )
     else:
         if any(name_only):  # their texts are never read
@@ -485,29 +425,14 @@ def _fit(
     long = [wide > cap and gives for wide, gives in zip(widths, kept, strict=True)]
     shown = [
         (  # the hot path inlined: ASCII takes one column per character at most
-            (text[:keep].rstrip() + ELLIPSIS if text.isascii() else _cut(text, cap))
+            (text[:keep].rstrip() + ELLIPSIS if text.isascii() else cut_to_width(text, cap))
             if over and text is not None
             else text
         )
         for text, over in zip(shown, long, strict=True)
     ]
-    change += _cut_width(list(compress(shown, long))) - sum(compress(widths, long))  # type: ignore[arg-type]
+    change += cut_texts_width(list(compress(shown, long))) - sum(compress(widths, long))  # type: ignore[arg-type]
     return shown, list(map(or_, cut, long)), change
-
-
-def _cut_width(texts: Sequence[str]) -> int:
-    """The summed width of cut ``texts``, each ending in the one-column ellipsis.
-
-    An ASCII text cut is ASCII again but for its ellipsis: measured apart, the ASCII
-    parts join into one measure (see :func:`_total_width`).
-    """
-    bodies = [text[:-1] for text in texts]
-    plain = list(map(str.isascii, bodies))
-    joined = "".join(compress(bodies, plain))
-    if "\x1b" in joined:
-        return sum(map(display_width, texts))
-    others = compress(texts, map(not_, plain))
-    return display_width(joined) + plain.count(True) + sum(map(display_width, others))
 
 
 def _even_cap(widths: Sequence[int], room: int) -> int:

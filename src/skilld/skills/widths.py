@@ -1,0 +1,114 @@
+"""Display widths: how many terminal columns text takes, and cutting text to a width.
+
+Measured with ``wcwidth`` (CJK and emoji count two columns, controls and escape sequences
+none, grapheme clusters whole). The helpers for many texts at once exist for the skill
+listing, which measures thousands of descriptions per build: ASCII is measured in one
+call where that gives the same sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from itertools import compress
+from operator import not_
+
+import wcwidth
+
+__all__ = [
+    "ELLIPSIS",
+    "clear_cut_memo",
+    "cut_texts_width",
+    "cut_to_width",
+    "display_width",
+    "total_width",
+    "truncate_to_width",
+]
+
+ELLIPSIS = "…"
+"""What ends a cut text; one column wide."""
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: CJK and emoji count two, controls none."""
+    return int(wcwidth.width(text, control_codes="ignore"))
+
+
+def truncate_to_width(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` columns, ending in ``…`` when cut.
+
+    Never splits a wide character or a grapheme cluster (an emoji sequence stays whole
+    or goes whole).
+    """
+    if display_width(text) <= width:
+        return text
+    return cut_to_width(text, width)
+
+
+def cut_to_width(text: str, width: int) -> str:
+    """``text`` (known to be wider than ``width``) cut to ``width`` columns with ``…``."""
+    if width <= 0:
+        return ""
+    if text.isascii():  # O(1) in CPython; one column per character at most
+        return text[: width - 1].rstrip() + ELLIPSIS
+    return _cut_clusters(text, width)
+
+
+@lru_cache(maxsize=1 << 12)
+def _cut_clusters(text: str, width: int) -> str:
+    """:func:`cut_to_width` for text that may hold wide characters and grapheme clusters,
+    memoized: splitting into clusters costs tens of microseconds, and an overflowing
+    listing cuts the same descriptions to the same width turn after turn."""
+    # Largest prefix of whole grapheme clusters within width - 1 columns, found by
+    # bisection (prefix widths never shrink); only a window as wide as needed is split
+    # (2 * width characters cover width columns unless zero-width marks abound).
+    limit = width - 1
+    window = text[: 2 * width + 16]
+    if display_width(window) <= limit:
+        window = text
+    clusters = list(wcwidth.iter_graphemes(window))
+    low, high = 0, len(clusters)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if display_width("".join(clusters[:middle])) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return "".join(clusters[:low]).rstrip() + ELLIPSIS
+
+
+def total_width(texts: Sequence[str]) -> int:
+    """The summed display width of ``texts``, measured in as few calls as possible.
+
+    ASCII texts are measured joined: their widths add up (one column per printable
+    character, none per control) unless an escape sequence could span two of them.
+    """
+    joined = "".join(texts)
+    if joined.isascii() and "\x1b" not in joined:
+        return display_width(joined)
+    ascii_texts = list(map(str.isascii, texts))
+    plain = "".join(compress(texts, ascii_texts))
+    if "\x1b" in plain:
+        return sum(map(display_width, texts))
+    others = compress(texts, map(not_, ascii_texts))
+    return display_width(plain) + sum(map(display_width, others))
+
+
+def cut_texts_width(texts: Sequence[str]) -> int:
+    """The summed width of cut ``texts``, each ending in the one-column ellipsis.
+
+    An ASCII text cut is ASCII again but for its ellipsis: measured apart, the ASCII
+    parts join into one measure (see :func:`total_width`).
+    """
+    bodies = [text[:-1] for text in texts]
+    plain = list(map(str.isascii, bodies))
+    joined = "".join(compress(bodies, plain))
+    if "\x1b" in joined:
+        return sum(map(display_width, texts))
+    others = compress(texts, map(not_, plain))
+    return display_width(joined) + plain.count(True) + sum(map(display_width, others))
+
+
+def clear_cut_memo() -> None:
+    """Forget the memoized cuts of wide text (see :func:`cut_to_width`)."""
+    _cut_clusters.cache_clear()

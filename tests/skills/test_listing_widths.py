@@ -1,0 +1,52 @@
+"""The listing's width helpers: measuring many texts at once gives the sum of each."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skilld.skills.widths import (
+    ELLIPSIS,
+    cut_texts_width,
+    cut_to_width,
+    display_width,
+    total_width,
+)
+
+pieces = st.sampled_from(
+    [
+        *"ab -.",
+        "\x07",
+        "\x1b",
+        "\x1b[",
+        "31m",
+        "\x1b[31m",
+        "\r",
+        "\t",
+        "日",
+        "👍",
+        "e\u0301",
+        "\u200d",
+    ]
+)
+texts = st.lists(st.lists(pieces, max_size=6).map("".join), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_total_width_is_the_sum_of_each(given: list[str]) -> None:
+    assert total_width(given) == sum(map(display_width, given))
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, st.integers(1, 10))
+def test_cut_texts_width_is_the_sum_of_each(given: list[str], width: int) -> None:
+    cuts = [cut_to_width(text + "xxxxxxxxxxxxxxx", width) for text in given]
+    assert all(text.endswith(ELLIPSIS) for text in cuts)
+    assert cut_texts_width(cuts) == sum(map(display_width, cuts))
+
+
+def test_an_escape_sequence_split_across_texts_is_not_joined() -> None:
+    assert display_width("\x1b[31m") == 0
+    assert total_width(["\x1b[", "31m"]) == display_width("\x1b[") + display_width("31m") == 3
+    assert cut_texts_width(["\x1b[…", "31m…"]) == 5
