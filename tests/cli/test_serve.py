@@ -3,6 +3,7 @@ sockets, the embedded SQLite default on a temporary data directory."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -302,3 +303,33 @@ def test_serve_reports_a_data_dir_it_cannot_use(tmp_path: Path) -> None:
     assert code == 2
     assert "cannot open the engine's files" in err
     assert str(blocker) in err
+
+
+def test_sigterm_lets_a_running_task_finish(project: Path) -> None:
+    write_skill(project / "skills", "slow", "description: Thinks.\ncontext: fork", "Think.\n")
+    server = start_serve(
+        "--skills-dir", "skills", "--model", "sim:1.5s", "--grace", "20", cwd=project
+    )
+    try:
+        task = httpx.post(f"{server.url}/v1/tasks", json={"skill": "slow"}).json()
+        with httpx.stream("GET", f"{server.url}/v1/tasks/{task['id']}/events") as events:
+            for line in events.iter_lines():
+                if line == "event: started":
+                    break
+        code, rest = server.stop(signal.SIGTERM)
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+
+    assert code == 0
+    assert "'succeeded': 1" in rest
+    results = server.cwd / ".skilld" / "results.db"
+
+    async def stored() -> str:
+        from skilld.engine.stores import open_store
+
+        async with open_store(f"sqlite:///{results}") as store:
+            result = await store.get(task["id"])
+            return "missing" if result is None else result.status.value
+
+    assert asyncio.run(stored()) == "succeeded"
