@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated, Any
 
@@ -14,13 +13,13 @@ from starlette.responses import Response, StreamingResponse
 from skilld.engine import operations
 from skilld.engine.brokers.base import Broker
 from skilld.engine.stores.base import Store, cancelled_result
-from skilld.engine.task import TaskEvent, TaskResult, TaskStatus, encode
+from skilld.engine.task import TaskResult, TaskStatus, encode
 from skilld.exceptions import TaskNotFoundError
 from skilld.gateway.config import GatewayConfig
 from skilld.gateway.problems import Problem, problem_responses
 from skilld.gateway.registry import SkillCatalog, find_skill
 from skilld.gateway.schemas import parse_task_request, ref
-from skilld.gateway.sse import EVENT_STREAM, encode_comment, encode_event
+from skilld.gateway.sse import EVENT_STREAM, follow_events, replay_events
 
 __all__ = ["tasks_router"]
 
@@ -204,9 +203,9 @@ def tasks_router(
         # A finished task's events are all written: replay them and end (even when the
         # client resumes after the last one), rather than follow a stream that is over.
         stream = (
-            _replay(store, task_id, start)
+            replay_events(store, task_id, start)
             if current.terminal
-            else _event_stream(store, task_id, start, config.sse_keepalive_s, stopping)
+            else follow_events(store, task_id, start, config.sse_keepalive_s, stopping)
         )
         return StreamingResponse(
             stream,
@@ -237,56 +236,3 @@ def _parse_last_event_id(value: str | None) -> int:
             errors=[{"field": "header.Last-Event-ID", "message": "negative"}],
         )
     return offset
-
-
-def _frame(event: TaskEvent) -> bytes:
-    return encode_event(event_id=event.offset, event=event.type, data=encode(event).decode())
-
-
-async def _replay(store: Store, task_id: str, after: int) -> AsyncIterator[bytes]:
-    yield b"retry: 1000\n\n"
-    while batch := await store.events(task_id, after=after):
-        for event in batch:
-            yield _frame(event)
-        after = batch[-1].offset
-
-
-async def _event_stream(
-    store: Store, task_id: str, after: int, keepalive_s: float, stopping: asyncio.Event
-) -> AsyncIterator[bytes]:
-    """Frames for the task's events; comments while idle; ends after ``finished`` or when
-    the server shuts down (the client then resumes elsewhere with Last-Event-ID)."""
-    queue: asyncio.Queue[TaskEvent | None] = asyncio.Queue()
-
-    async def pump() -> None:
-        try:
-            async for event in store.watch_events(task_id, after=after):
-                await queue.put(event)
-        finally:
-            queue.put_nowait(None)
-
-    def on_stop() -> None:
-        queue.put_nowait(None)
-
-    # A separate task follows the store, so this generator can wake up for keepalives
-    # without cancelling the store's iterator half-way.
-    pumping = asyncio.create_task(pump(), name=f"sse:{task_id}")
-    watcher = asyncio.create_task(stopping.wait())
-    watcher.add_done_callback(lambda _: on_stop())
-    try:
-        yield b"retry: 1000\n\n"
-        while True:
-            try:
-                event = await asyncio.wait_for(queue.get(), keepalive_s)
-            except TimeoutError:
-                yield encode_comment()
-                continue
-            if event is None:
-                if pumping.done() and not pumping.cancelled() and pumping.exception():
-                    raise pumping.exception()  # type: ignore[misc]
-                return
-            yield _frame(event)
-    finally:
-        pumping.cancel()
-        watcher.cancel()
-        await asyncio.gather(pumping, watcher, return_exceptions=True)
