@@ -1,6 +1,7 @@
-"""Server-Sent Events framing (the ``text/event-stream`` wire format).
+"""Server-Sent Events: the ``text/event-stream`` framing and a task's event streams.
 
-Each event carries the store's offset as its ``id``, so a client that reconnects with
+A stream replays a task's stored events and then follows new ones until ``finished``,
+with keepalive comments while idle. Each event carries the store's offset as its ``id``, so a client that reconnects with
 ``Last-Event-ID: <n>`` resumes right after event ``n`` and misses nothing.
 """
 
