@@ -252,8 +252,20 @@ def test_skill_overrides_merge_with_precedence(env: tuple[Path, Settings]) -> No
         "c": "user-invocable-only",
     }
     write(paths["local"], {"skillOverrides": ["a"]})
-    with pytest.raises(ConfigurationError, match="'skillOverrides' must map skill names"):
+    with pytest.raises(ConfigurationError) as caught:
         load_skill_overrides(project, settings=settings)
+    assert str(caught.value) == (
+        f"{paths['local']}: 'skillOverrides' must map skill names to "
+        "on, name-only, user-invocable-only or off, not list"
+    )
+    # a value the listing would refuse names the file here, not later without it
+    write(paths["local"], {"skillOverrides": {"b": "on", "a": "hidden"}})
+    with pytest.raises(ConfigurationError) as caught:
+        load_listing_settings(project, settings=settings)
+    assert str(caught.value) == (
+        f"{paths['local']}: 'skillOverrides' must map skill names to "
+        "on, name-only, user-invocable-only or off (skill 'a': 'hidden')"
+    )
 
 
 def test_defaults_come_from_the_environment(

@@ -20,19 +20,15 @@ that does not parse raises an error naming the file (and the list and index of t
 rule): a permission file that cannot be read is never silently skipped, because a skipped
 deny rule would allow what its author forbade.
 
-The same files carry the listing's settings, read by :func:`load_listing_settings` with
-the same precedence: ``skillOverrides`` (how each skill appears), merged name by name,
-``skillListingBudgetFraction`` (share of the context window, default 0.01) and
-``skillListingMaxDescChars`` (cap on one entry, default 1,536), the highest file winning.
+The files are found and parsed by :mod:`skilld.settings_files`; the same files carry the
+listing's settings, read by :mod:`skilld.skills.listing_settings` (both re-exported here).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from skilld.exceptions import ConfigurationError, PermissionRuleError
@@ -43,7 +39,12 @@ from skilld.permissions import (
     RuleSource,
 )
 from skilld.settings import Settings
-from skilld.skills.listing import DEFAULT_CONTEXT_FRACTION, MAX_ENTRY_CHARS
+from skilld.settings_files import MANAGED_SETTINGS_FILE, SettingsFile, read_settings_files
+from skilld.skills.listing_settings import (
+    ListingSettings,
+    load_listing_settings,
+    load_skill_overrides,
+)
 
 __all__ = [
     "MANAGED_SETTINGS_FILE",
@@ -57,69 +58,7 @@ __all__ = [
     "rules_from_settings",
 ]
 
-MANAGED_SETTINGS_FILE = "managed-settings.json"
 _BEHAVIORS: tuple[PermissionBehavior, ...] = ("allow", "ask", "deny")
-
-
-@dataclass(frozen=True, slots=True)
-class SettingsFile:
-    """One settings file that exists, parsed: where it is, its source, its JSON object."""
-
-    source: RuleSource
-    path: Path
-    root: Path
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-
-def _candidates(cwd: Path, settings: Settings) -> list[tuple[RuleSource, Path, Path]]:
-    home_claude = settings.home / ".claude"
-    return [
-        (RuleSource.MANAGED, settings.managed_dir / MANAGED_SETTINGS_FILE, settings.managed_dir),
-        (RuleSource.LOCAL, cwd / ".claude" / "settings.local.json", cwd),
-        (RuleSource.PROJECT, cwd / ".claude" / "settings.json", cwd),
-        (RuleSource.USER, home_claude / "settings.json", home_claude),
-    ]
-
-
-def _read_json(path: Path) -> Mapping[str, Any] | None:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise ConfigurationError(f"{path}: is a folder, not a settings file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigurationError(f"{path}: cannot be read: {error}") from error
-    if not text.strip():
-        return {}  # an empty file is an empty object, as Claude Code treats it
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigurationError(
-            f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}"
-        ) from error
-    if not isinstance(data, dict):
-        raise ConfigurationError(
-            f"{path}: settings must be a JSON object, not {type(data).__name__}"
-        )
-    return data
-
-
-def read_settings_files(
-    cwd: str | os.PathLike[str] | None = None, *, settings: Settings | None = None
-) -> list[SettingsFile]:
-    """The settings files that exist for ``cwd``, highest precedence first.
-
-    Raises :class:`ConfigurationError` naming the file when one cannot be parsed.
-    """
-    settings = settings if settings is not None else Settings.from_env()
-    base = Path(os.path.abspath(cwd if cwd is not None else os.getcwd()))
-    found: list[SettingsFile] = []
-    for source, path, root in _candidates(base, settings):
-        data = _read_json(path)
-        if data is not None:
-            found.append(SettingsFile(source, path, root, data))
-    return found
 
 
 def _permissions_block(file: SettingsFile) -> Mapping[str, Any]:
@@ -238,63 +177,3 @@ def load_permission_engine(
         additional_dirs=dirs,
         managed_only=managed_only,
     )
-
-
-def load_skill_overrides(
-    cwd: str | os.PathLike[str] | None = None, *, settings: Settings | None = None
-) -> dict[str, str]:
-    """``skillOverrides`` merged from the settings files, the higher source winning."""
-    return _merge_overrides(read_settings_files(cwd, settings=settings))
-
-
-def _merge_overrides(files: Sequence[SettingsFile]) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    for file in reversed(files):
-        overrides = file.data.get("skillOverrides")
-        if overrides is None:
-            continue
-        if not isinstance(overrides, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in overrides.items()
-        ):
-            raise ConfigurationError(
-                f"{file.path}: 'skillOverrides' must map skill names to "
-                "on, name-only, user-invocable-only or off"
-            )
-        merged.update(overrides)
-    return merged
-
-
-@dataclass(frozen=True, slots=True)
-class ListingSettings:
-    """What the settings files say about the skill listing (defaults when they are silent)."""
-
-    overrides: Mapping[str, str] = field(default_factory=dict)
-    fraction: float = DEFAULT_CONTEXT_FRACTION
-    max_entry_chars: int = MAX_ENTRY_CHARS
-
-
-def load_listing_settings(
-    cwd: str | os.PathLike[str] | None = None, *, settings: Settings | None = None
-) -> ListingSettings:
-    """``skillOverrides``, ``skillListingBudgetFraction`` and ``skillListingMaxDescChars``."""
-    files = read_settings_files(cwd, settings=settings)
-    fraction = DEFAULT_CONTEXT_FRACTION
-    max_chars = MAX_ENTRY_CHARS
-    for file in reversed(files):  # lowest precedence first, so higher files win
-        value = file.data.get("skillListingBudgetFraction")
-        if value is not None:
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-                raise ConfigurationError(
-                    f"{file.path}: 'skillListingBudgetFraction' must be a number in (0, 1], "
-                    f"not {value!r}"
-                )
-            fraction = float(value)
-        value = file.data.get("skillListingMaxDescChars")
-        if value is not None:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(
-                    f"{file.path}: 'skillListingMaxDescChars' must be a whole number >= 1, "
-                    f"not {value!r}"
-                )
-            max_chars = value
-    return ListingSettings(_merge_overrides(files), fraction, max_chars)

@@ -113,8 +113,8 @@ def test_bad_override_is_an_error_naming_it(tmp_path: Path) -> None:
     result = runner.invoke(app, ["listing", "--cwd", str(root)])
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: skill override 'alpha': 'hidden' is not one of on, name-only, "
-        "user-invocable-only, off\n"
+        f"error: {root / '.claude' / 'settings.json'}: 'skillOverrides' must map skill names "
+        "to on, name-only, user-invocable-only or off (skill 'alpha': 'hidden')\n"
     )
 
 

@@ -21,9 +21,9 @@ from typing import Annotated
 import typer
 
 from skilld.exceptions import ConfigurationError
-from skilld.permission_settings import load_listing_settings
 from skilld.settings import Settings
 from skilld.skills.listing import listing_for_registry
+from skilld.skills.listing_settings import load_listing_settings
 from skilld.skills.registry import SkillRegistry
 
 __all__ = ["listing", "register"]
