@@ -284,3 +284,21 @@ async def test_classic_queue_counts_deliveries_too(make_broker: Factory) -> None
     assert counts == [1, 2]  # never settled, then stopped at the limit
     [letter] = await broker.dead_letters()
     assert letter.error_type == "DeliveryLimitExceeded"
+
+
+async def test_a_deferral_keeps_the_count_and_a_retry_starts_again(make_broker: Factory) -> None:
+    broker = await make_broker(visibility_timeout=0.1)
+    await broker.publish(SkillTask(skill="s"))
+    assert len(await broker.fetch(1, timeout=2)) == 1  # its worker dies: never settled
+    [again] = await broker.fetch(1, timeout=5)
+    assert again.delivery_count == 2
+    await broker.defer(again, delay=0)  # the dead worker's claim is still held
+    [deferred] = await broker.fetch(1, timeout=2)
+    assert deferred.delivery_count == 2  # not a fresh start: it would loop for ever
+    await broker.defer(deferred, delay=0)  # a clean deferral adds nothing
+    [still] = await broker.fetch(1, timeout=2)
+    assert still.delivery_count == 2
+    await broker.retry(still, delay=0)  # a handled failure: the attempt counter takes over
+    [retried] = await broker.fetch(1, timeout=2)
+    assert (retried.delivery_count, retried.task.attempt) == (1, 2)
+    await broker.ack(retried)

@@ -43,7 +43,10 @@ Delivery counts: quorum queues count deliveries (``x-delivery-count``) and the s
 dead-letters a message after ``x-delivery-limit`` returns; the client-side limit
 (``max_deliveries``) acts first with a clear reason. Classic queues only flag a
 redelivery: the consumer puts a redelivered message back with its count in a header, so
-the limit holds there too. Priorities: classic queues (``x-max-priority``); RabbitMQ
+the limit holds there too. A message that replaces another one of the same task (a
+deferral, a hand-back, a delayed message sent round) carries the count of deliveries that
+ended without a result in the same header, so a task that kills its worker is stopped
+even though the next delivery finds the dead worker's claim and defers. Priorities: classic queues (``x-max-priority``); RabbitMQ
 3.x quorum queues have none (``supports_priority`` is False).
 
 Consumer timeout: the server closes a channel holding an unacked delivery longer than its
@@ -102,7 +105,7 @@ _DEFAULT_CONSUMER_TIMEOUT_S = 3600.0
 
 # Our message headers. Dead letters carry why they died; delayed messages their due time.
 H_DUE = "x-skilld-due"
-H_DELIVERIES = "x-skilld-deliveries"
+H_FAILED = "x-skilld-failed-deliveries"
 H_LETTER = "x-skilld-letter"
 H_REASON = "x-skilld-reason"
 H_ERROR_TYPE = "x-skilld-error-type"
@@ -131,6 +134,7 @@ class _Lease:
     body: bytes = b""
     priority: int = 0
     message_id: str | None = None
+    count: int = 1  # deliveries of the task so far, this one included
     expires_at: float = 0.0
     settled: bool = False
 
@@ -142,7 +146,6 @@ class _Lease:
 @dataclass(slots=True)
 class _Buffered:
     lease: _Lease
-    count: int
     due: float | None
     recount: bool = False  # classic queue, redelivered: write the new count first
 
@@ -314,6 +317,12 @@ class RabbitMQBroker(Broker):
             ) from exc
         self._conn = conn
         self._server_version = _server_version(conn)
+        if self._server_version and self._server_version < (3, 12):
+            log.info(
+                "RabbitMQ %s sets no consumer timeout per consumer: its consumer_timeout "
+                "setting (rabbitmq.conf, default 30 min) must stay above the longest task",
+                ".".join(map(str, self._server_version)),
+            )
         conn.reconnect_callbacks.add(self._on_reconnect)
         self._pub = await conn.channel(publisher_confirms=True)
         self._sub = await conn.channel(publisher_confirms=False)
@@ -533,22 +542,28 @@ class RabbitMQBroker(Broker):
             rung = candidate
         return "", await self._rung(rung)
 
-    def _item(self, message: Message, due: float | None) -> tuple[bytes, Any]:
-        # Integer milliseconds: AMQP tables carry floats as 32-bit, far too coarse for
-        # a time since the epoch.
-        headers = {H_DUE: round(due * 1000)} if due is not None else None
+    def _item(self, message: Message, due: float | None, *, failed: int = 0) -> tuple[bytes, Any]:
+        headers: dict[str, Any] = {}
+        if due is not None:
+            # Integer milliseconds: AMQP tables carry floats as 32-bit, far too coarse
+            # for a time since the epoch.
+            headers[H_DUE] = round(due * 1000)
+        if failed:
+            headers[H_FAILED] = failed
         props = self._properties(
-            priority=message.priority, message_id=message.task_id, headers=headers
+            priority=message.priority, message_id=message.task_id, headers=headers or None
         )
         return message.body, props
 
-    async def _publish(self, messages: Sequence[Message]) -> None:
+    async def _publish(
+        self, messages: Sequence[Message], failed: Sequence[int] | None = None
+    ) -> None:
         now = time.time()
         items: list[tuple[str, str, bytes, Any]] = []
-        for message in messages:
+        for index, message in enumerate(messages):
             due = now + message.delay if message.delay > _ON_TIME_S else None
             exchange, key = await self._route(message, due=due)
-            body, props = self._item(message, due)
+            body, props = self._item(message, due, failed=failed[index] if failed else 0)
             items.append((exchange, key, body, props))
         await self._send(items)
 
@@ -558,17 +573,15 @@ class RabbitMQBroker(Broker):
         props = message.header.properties
         headers: dict[str, Any] = dict(props.headers or {})
         delivery = message.delivery
-        recount = False
+        # Deliveries that ended without the task being settled, carried over from
+        # earlier messages of the same task (see _carried), plus this message's own.
+        failed = headers.get(H_FAILED)
+        count = failed if isinstance(failed, int) and failed > 0 else 0
+        redelivered = bool(getattr(delivery, "redelivered", False))
         if self.queue_type == "quorum":
-            count = int(headers.get("x-delivery-count") or 0) + 1
+            count += int(headers.get("x-delivery-count") or 0) + 1
         else:
-            # Classic queues only flag a redelivery; the count travels in our header,
-            # rewritten on each redelivery (see _recount).
-            seen = headers.get(H_DELIVERIES)
-            count = seen if isinstance(seen, int) and seen > 0 else 1
-            if getattr(delivery, "redelivered", False):
-                count += 1
-                recount = True
+            count += 2 if redelivered else 1  # a classic queue only flags a redelivery
         due = headers.get(H_DUE)
         self._buffer.append(
             _Buffered(
@@ -578,10 +591,10 @@ class RabbitMQBroker(Broker):
                     message.body,
                     props.priority or 0,
                     props.message_id,
+                    count,
                 ),
-                count=count,
                 due=due / 1000 if isinstance(due, int) else None,
-                recount=recount,
+                recount=redelivered and self.queue_type == "classic",
             )
         )
         assert self._arrived is not None
@@ -669,38 +682,27 @@ class RabbitMQBroker(Broker):
             lease = item.lease
             if not lease.live:
                 continue  # its channel closed: the server has given it back already
-            if item.recount and item.count <= self.max_deliveries:
-                await self._recount(item)
+            if item.recount and lease.count <= self.max_deliveries:
+                await self._again(item)  # writes the count a classic queue does not keep
                 continue
             if item.due is not None and item.due - now > _ON_TIME_S:
-                await self._hop(item)
+                await self._again(item)
                 continue
             lease.expires_at = now + self.visibility_timeout
             self._leased[lease] = None
-            out.append(RawDelivery(lease.body, lease, item.count))
+            out.append(RawDelivery(lease.body, lease, lease.count))
 
-    async def _recount(self, item: _Buffered) -> None:
-        """Classic queue: put a redelivered message back with its delivery count in a
-        header (the server keeps none), so a message that keeps killing its consumer
-        reaches ``max_deliveries`` on a classic queue too."""
-        lease = item.lease
-        headers: dict[str, Any] = {H_DELIVERIES: item.count}
-        if item.due is not None:
-            headers[H_DUE] = round(item.due * 1000)
-        props = self._properties(
-            priority=lease.priority, message_id=lease.message_id, headers=headers
-        )
-        await self._send([("", self.queue, lease.body, props)])
-        await self._settle([lease], "ack")
-
-    async def _hop(self, item: _Buffered) -> None:
-        """Send an early delayed message round again for the time it still has to wait."""
+    async def _again(self, item: _Buffered) -> None:
+        """Put a message back unchanged, its delivery count and due time carried in its
+        headers, and drop this delivery: a delayed message that came back early (sent
+        round for the time it still has to wait), or a redelivered one on a classic
+        queue (whose server keeps no count)."""
         lease = item.lease
         message = Message(lease.body, lease.priority, 0.0, lease.message_id)
         exchange, key = await self._route(message, due=item.due)
-        body, props = self._item(message, item.due)
+        body, props = self._item(message, item.due, failed=_carried(lease))
         await self._send([(exchange, key, body, props)])
-        await self._settle([item.lease], "ack")
+        await self._settle([lease], "ack")
 
     # -- settling ------------------------------------------------------------------------
 
@@ -778,14 +780,19 @@ class RabbitMQBroker(Broker):
         if not live:
             return
         messages = [Message(lease.body, lease.priority, 0.0, lease.message_id) for lease in live]
-        await self._publish(messages)
+        await self._publish(messages, [_carried(lease) for lease in live])
         await self._settle(live, "ack")
 
     async def _requeue(self, handle: Any, message: Message) -> None:
         lease: _Lease = handle
         if not lease.live:
             return  # the lease was lost: whoever holds the message now settles it
-        await self._publish([message])
+        # A deferral sends the same body back (a retry sends the next attempt): it keeps
+        # the count of deliveries that ended without a result. Without that, a task that
+        # kills its worker would loop for ever: the next delivery finds the dead worker's
+        # claim still held, defers, and a fresh message would start counting from one.
+        carried = _carried(lease) if message.body == lease.body else 0
+        await self._publish([message], [carried])
         await self._settle([lease], "ack")
 
     async def _dead_letter(self, handle: Any, letter: DeadLetter) -> None:
@@ -979,6 +986,13 @@ class RabbitMQBroker(Broker):
                     await channel.close()
             return int(ok.message_count or 0)
         return len(await self._dead_take(ids, replayable_only=False))
+
+
+def _carried(lease: _Lease) -> int:
+    """Deliveries of a task that ended without a result, to carry over to the message
+    that replaces this one: all before this delivery (which ends cleanly: it is being
+    deferred, handed back or sent round)."""
+    return lease.count - 1
 
 
 def _letter_of(message: aiormq.abc.DeliveredMessage) -> DeadLetter:
