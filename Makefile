@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/skilld list --add-dir examples
+	$(BIN)/skilld list --add-dir examples/skills
 
-serve: demo
+serve: $(STAMP)
+	$(BIN)/skilld serve --skills-dir examples/skills --model sim:200ms
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
