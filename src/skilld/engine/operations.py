@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
+
 from skilld.engine import defaults
 from skilld.engine.brokers.base import Broker, DeadLetter, fresh_attempt
 from skilld.engine.stores.base import Store
-from skilld.engine.task import SkillTask, TaskResult
+from skilld.engine.task import SkillTask, TaskResult, TaskStatus
 
 __all__ = ["Submission", "cancel", "replay_dead_letters", "submit", "submit_many"]
 
@@ -60,19 +62,29 @@ async def submit_many(
 ) -> list[Submission]:
     """Queue many tasks with one store write and one broker publish."""
     submissions: list[Submission] = []
-    fresh: list[SkillTask] = []
+    fresh: list[SkillTask] = []  # recorded as queued, then published
+    resumed: list[SkillTask] = []  # published again under an earlier, bound id
     for task in tasks:
         key = _scoped_key(task)
         if key is not None:
             bound = await store.bind_idempotency_key(key, task.id, ttl=idempotency_ttl)
             if bound != task.id:
                 submissions.append(Submission(bound, created=False))
+                # The first submission may have died between binding the key and
+                # publishing. Publishing again under the bound id is safe (workers claim
+                # by task id, so it runs once) and is the only way the key's task runs.
+                earlier = await store.get(bound)
+                if earlier is None:
+                    fresh.append(msgspec.structs.replace(task, id=bound))
+                elif earlier.status is TaskStatus.QUEUED:
+                    resumed.append(msgspec.structs.replace(task, id=bound))
                 continue
         submissions.append(Submission(task.id, created=True))
         fresh.append(task)
     if fresh:
         await store.mark_queued(fresh)
-        await broker.publish_many(fresh, delay=delay)
+    if fresh or resumed:
+        await broker.publish_many([*fresh, *resumed], delay=delay)
     return submissions
 
 
