@@ -6,8 +6,9 @@ Three profiles, because the two standards disagree:
   lowercase, 1-64 characters and equal to its folder; ``description`` 1-1024;
   ``compatibility`` 1-500; ``metadata`` a map of strings);
 - ``claude-code`` (the default): what Claude Code accepts: its keys and their types, the
-  enumerations (``context``, ``effort``, ``shell``), the structure of ``hooks``; keys it
-  ignores are warnings;
+  enumerations (``context``, ``effort``, ``shell``), the structure of ``hooks``, the
+  ``allowed-tools`` and ``disallowed-tools`` entries as permission rules (the grammar of
+  :mod:`skilld.permissions`); keys it ignores are warnings;
 - ``lenient``: only what stops a skill from loading as written (unreadable file, broken
   YAML, frontmatter that is not a mapping).
 
