@@ -63,3 +63,11 @@ def test_a_matcher_is_flagged_where_the_event_ignores_it(tmp_path: Path, event: 
     ]
     assert messages(tmp_path, event, "Bash") == (expected if ignores else [])
     assert messages(tmp_path, event, '"*"') == []
+
+
+def test_a_matcher_that_is_no_regex_is_an_error(tmp_path: Path) -> None:
+    assert messages(tmp_path, "PreToolUse", '"mcp__.*"') == []
+    assert messages(tmp_path, "PreToolUse", '"Write|Edit"') == []
+    (message,) = messages(tmp_path, "PreToolUse", '"Bash("')
+    assert message.startswith("hooks.PreToolUse[0].matcher is not a valid regular expression (")
+    assert message.endswith("); its hooks never run")

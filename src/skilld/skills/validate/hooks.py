@@ -7,10 +7,12 @@ subscribe to them, and Claude Code would drop all of a skill's hooks for one unk
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from skilld.hooks.events import MATCHER_FIELDS, HookEvent
+from skilld.hooks.matchers import compile_matcher
 from skilld.skills.validate.check import Check, Trail, closest, dotted, type_name
 
 __all__ = ["HOOK_EVENTS", "check_hooks"]
@@ -130,6 +132,16 @@ def _check_matcher_entry(check: Check, event: str, trail: Trail, entry: Any) -> 
                 f"is ignored: {event} hooks take no matcher, every hook runs",
                 "remove the matcher",
             )
+        else:
+            try:
+                compile_matcher(matcher)  # what skilld's hook runner does with it
+            except re.error as error:
+                check.nested(
+                    "error",
+                    (*trail, "matcher"),
+                    f"is not a valid regular expression ({error}); its hooks never run",
+                    "write tool names joined by |, or escape the regex's special characters",
+                )
     handlers = entry.get("hooks")
     if not isinstance(handlers, list) or not handlers:
         check.nested(
