@@ -258,3 +258,17 @@ async def test_waiting_again_and_again_on_one_task_never_misses_its_result(prefi
             await asyncio.sleep(0)
             await worker.finish(done(task_id))
             assert await asyncio.wait_for(waiter, 5) == done(task_id)
+
+
+def test_the_python_packer_writes_what_hiredis_writes() -> None:
+    from skilld.engine.redis_common import _pack_python
+
+    hiredis = pytest.importorskip("hiredis")
+    commands = [
+        ("EVALSHA", "a" * 40, 2, "k:1", "k:2", 30000, 1763720000.123456, b"\x00\xffbytes", ""),
+        ("HGET", "h", "ünïcode"),
+        ("PING",),
+    ]
+    assert _pack_python(commands) == b"".join(hiredis.pack_command(c) for c in commands)
+    with pytest.raises(TypeError, match="cannot send bool"):
+        _pack_python([("SET", "k", True)])
