@@ -3,6 +3,11 @@
 ``RabbitmqBroker`` with its defaults (the default middleware: age limit, time limit,
 shutdown, callbacks, pipelines, retries; messages acked after processing) and the
 ``Results`` middleware on ``RedisBackend`` so the client can read results.
+
+One change: the result backend's Redis pool blocks instead of failing when all its
+connections are busy, and holds one connection per worker thread. redis-py 8 caps a pool
+at 100 connections and raises ``MaxConnectionsError`` beyond; with hundreds of threads
+Dramatiq would lose results (the task ran, its result was never stored).
 """
 
 from __future__ import annotations
@@ -10,14 +15,16 @@ from __future__ import annotations
 import time
 
 import dramatiq
+import redis
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.results import Results
 from dramatiq.results.backends.redis import RedisBackend
 
-from bench.peers.apps.settings import AMQP, QUEUE, REDIS, SLEEP_S
+from bench.peers.apps.settings import AMQP, CONCURRENCY, QUEUE, REDIS, SLEEP_S
 
 broker = RabbitmqBroker(url=AMQP)
-backend = RedisBackend(url=REDIS, namespace=QUEUE)
+pool = redis.BlockingConnectionPool.from_url(REDIS, max_connections=CONCURRENCY + 8)
+backend = RedisBackend(namespace=QUEUE, client=redis.Redis(connection_pool=pool))
 broker.add_middleware(Results(backend=backend))
 dramatiq.set_broker(broker)
 
