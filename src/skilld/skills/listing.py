@@ -35,10 +35,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import compress, repeat
 from operator import not_, or_
 from typing import TYPE_CHECKING, Literal, NamedTuple
 from xml.sax.saxutils import escape
+
+import wcwidth
 
 from skilld.exceptions import ConfigurationError
 from skilld.skills.model import Skill, Source
@@ -181,7 +184,7 @@ def _one_line(raw: str, max_chars: int) -> tuple[str, int]:
         # ASCII without control characters is one column per character, so its width is
         # its length, and its only whitespace is the space: one pass of wcwidth (C) tells
         # both, and such a text is already one line unless spaces are doubled or at an end.
-        width = display_width(raw)
+        width = _WIDTH(raw)
         if width == len(raw) and "  " not in raw and raw[:1] != " " and raw[-1:] != " ":
             if width <= max_chars:
                 return raw, width
@@ -193,6 +196,7 @@ def _one_line(raw: str, max_chars: int) -> tuple[str, int]:
 
 
 _MEMO_LIMIT = 1 << 16
+_WIDTH = partial(wcwidth.width, control_codes="ignore")  # display_width without a frame
 _memos: dict[int, tuple[dict[str, str], dict[str, int]]] = {}
 """Per entry cap: each raw entry text's one-line text, and its width. A listing is
 rebuilt every turn from the same skills; the raw texts are mostly the skills' own
