@@ -16,7 +16,7 @@ from skilld.agent.tools import ToolContext
 from skilld.engine.executor import SkillExecutor
 from skilld.engine.task import SkillTask
 from skilld.exceptions import ModelAPIError
-from skilld.permissions import PermissionEngine
+from skilld.permissions import PermissionEngine, PermissionRule
 from tests.helpers import write_skill
 
 
@@ -287,3 +287,52 @@ def test_request_type_is_what_the_loop_sends() -> None:
         "effort",
         "model",
     }
+
+
+@pytest.mark.parametrize("shortcut", [True, False])
+async def test_a_fork_that_forks_reports_both_and_sums_their_usage(
+    project: Path, shortcut: bool
+) -> None:
+    skills = project / ".claude" / "skills"
+    write_skill(skills, "outer", "name: outer\ndescription: d\ncontext: fork", "Outer task\n")
+    write_skill(
+        skills,
+        "inner",
+        "name: inner\ndescription: d\ncontext: fork\nallowed-tools: note",
+        "Inner task\n",
+    )
+    model = ScriptedModel(
+        [
+            tool_call("Skill", {"skill": "inner"}),  # the outer sub-agent forks inner
+            tool_call("note", {"text": "deep"}),  # the inner sub-agent takes a note
+            "inner done",
+            "outer done",
+        ]
+    )
+    ex = executor(
+        project,
+        default_model="sim:0",
+        tools=[note_tool([])],
+        permissions=PermissionEngine([PermissionRule.parse("Skill(inner)")], cwd=project),
+    )
+    ex._models["sim:0"] = model
+    ex.subagents.shortcut = shortcut
+    events = Events()
+    outcome = await run(ex, SkillTask(skill="outer", mode="fork"), events)
+    assert outcome.output == "outer done"
+    seen = [(kind, data["tool"], data["skill"]) for kind, data in events.seen]
+    assert seen == [
+        ("tool_use", "Skill", "outer"),
+        ("tool_use", "note", "inner"),
+        ("progress", "note", "inner"),
+        ("progress", "Skill", "outer"),
+    ]
+    assert events.seen[1][1]["agent_id"] != events.seen[0][1]["agent_id"]
+    from skilld.agent.models.testing import as_response
+
+    spent = [
+        as_response(item, request).usage
+        for item, request in zip(model.script, model.requests, strict=True)
+    ]
+    assert outcome.usage.input_tokens == sum(u.input_tokens for u in spent)
+    assert outcome.usage.output_tokens == sum(u.output_tokens for u in spent)
