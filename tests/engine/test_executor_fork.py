@@ -336,3 +336,22 @@ async def test_a_fork_that_forks_reports_both_and_sums_their_usage(
     ]
     assert outcome.usage.input_tokens == sum(u.input_tokens for u in spent)
     assert outcome.usage.output_tokens == sum(u.output_tokens for u in spent)
+
+
+async def test_the_shortcut_offers_skills_added_by_a_reload(project: Path) -> None:
+    model = FunctionModel(lambda request: "ok")
+    ex = executor(project, default_model="sim:0")
+    ex._models["sim:0"] = model
+    await run(ex, SkillTask(skill="greet", mode="fork"))
+    write_skill(
+        project / ".claude" / "skills", "fresh", "name: fresh\ndescription: Brand new", "New\n"
+    )
+    ex.registry.reload()  # type: ignore[attr-defined]
+    await run(ex, SkillTask(skill="greet", mode="fork"))
+    listings = [
+        next(tool.description for tool in request.tools if tool.name == "Skill")
+        for request in model.requests
+    ]
+    assert "fresh" not in listings[0]
+    assert "fresh: Brand new" in listings[1]
+    assert ex.subagents.shortcuts == 2

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skilld.agent.models.base import Message, Model, ModelRequest, ModelResponse
+from skilld.agent.models.base import Message, Model, ModelRequest, ModelResponse, ToolSpec
 from skilld.engine.task import SkillTask, TaskUsage
 
 if TYPE_CHECKING:
@@ -121,6 +121,14 @@ class SubagentRunner:
         self.active: dict[str, Agent] = {}
         """Task id → the parent agent of a fork running in the agent loop now."""
         self._cleared: dict[tuple[str, str], Skill] = {}
+        # The tools offered to each agent type, for the shortcut's request. The Skill
+        # tool's part lists the registry's skills, so it is kept only while the registry
+        # can say when its skills change.
+        self._specs: dict[str, list[ToolSpec]] = {}
+        subscribe = getattr(registry, "subscribe", None)
+        self._keep_specs = callable(subscribe)
+        if callable(subscribe):
+            subscribe(self._specs.clear)
 
     @property
     def permissions(self) -> PermissionEngine:
@@ -211,20 +219,29 @@ class SubagentRunner:
         )
         expansion = await expand_skill(skill, task.args, context=context)
         effort = skill.effort if skill.effort is not None else agent_type.effort
-        tools = [
-            tool
-            for tool in (*self.tools, self.skill_tool)
-            if agent_type.tools is None or tool.name in agent_type.tools
-        ]
         request = ModelRequest(
             messages=(Message.user(expansion.text),),
             system=agent_type.system_prompt,
-            tools=[tool.spec() for tool in tools],
+            tools=self._tool_specs(agent_type),
             max_tokens=self.max_tokens,
             effort=effort,
         )
         self.shortcuts += 1
         return _FirstCall(request, await model.complete(request))
+
+    def _tool_specs(self, agent_type: AgentType) -> list[ToolSpec]:
+        """The tools a sub-agent of ``agent_type`` is offered (the fork's own tools:
+        the type's, or all of the parent's with the Skill tool last)."""
+        specs = self._specs.get(agent_type.name) if self._keep_specs else None
+        if specs is None:
+            specs = [
+                tool.spec()
+                for tool in (*self.tools, self.skill_tool)
+                if agent_type.tools is None or tool.name in agent_type.tools
+            ]
+            if self._keep_specs:
+                self._specs[agent_type.name] = specs
+        return specs
 
     def _for_task(self, skill: Skill, task: SkillTask) -> Skill:
         """The skill as the Skill tool should fork it: without its ``model:`` when the task
