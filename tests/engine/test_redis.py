@@ -272,3 +272,19 @@ def test_the_python_packer_writes_what_hiredis_writes() -> None:
     assert _pack_python(commands) == b"".join(hiredis.pack_command(c) for c in commands)
     with pytest.raises(TypeError, match="cannot send bool"):
         _pack_python([("SET", "k", True)])
+
+
+async def test_an_entry_written_by_hand_without_a_body_is_dead_lettered(
+    prefix: str, raw: aioredis.Redis
+) -> None:
+    queue = unique_name("q")
+    async with open_broker(url(prefix, queue=queue)) as broker:
+        assert isinstance(broker, RedisBroker)
+        await raw.xadd(broker.keys.stream(queue, 0), {"oops": "no body"})
+        await broker.publish(SkillTask(skill="good"))
+        got: list[str] = []
+        while not got:
+            got = [d.task.skill for d in await broker.fetch(10, timeout=1)]
+        assert got == ["good"]
+        [letter] = await broker.dead_letters()
+        assert letter.error_type == "MalformedTaskError"

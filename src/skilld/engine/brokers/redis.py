@@ -450,7 +450,7 @@ class RedisBroker(Broker):
             if found:
                 return [
                     RawDelivery(
-                        body,
+                        body or b"",  # an entry without a body (written by hand): malformed
                         (self._streams[int(p)], entry_id, int(count)),
                         int(count) + int(prior),
                     )
@@ -500,7 +500,7 @@ class RedisBroker(Broker):
             name = stream.decode() if isinstance(stream, bytes) else stream
             for entry_id, fields in entries:
                 prior = int(fields.get(b"d", b"0"))
-                got.append(RawDelivery(fields[b"b"], (name, entry_id, 1), 1 + prior))
+                got.append(RawDelivery(fields.get(b"b", b""), (name, entry_id, 1), 1 + prior))
         got.sort(key=lambda d: -self._streams.index(d.handle[0]))
         if len(got) > limit:
             await self._release([d.handle for d in got[limit:]])
