@@ -68,7 +68,7 @@ async def test_unknown_skill(project: Path) -> None:
         await SkillExecutor(cwd=project).execute(SkillTask(skill="nope"), events=no_events)
 
 
-async def test_fork_runner_seam_replaces_the_single_call(project: Path) -> None:
+async def test_fork_runner_seam_replaces_the_subagent(project: Path) -> None:
     seen: list[str] = []
 
     async def runner(

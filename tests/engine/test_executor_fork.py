@@ -46,7 +46,7 @@ def project(tmp_path: Path) -> Path:
         skills,
         "noted",
         "name: noted\ndescription: Takes notes\ncontext: fork\nallowed-tools: note",
-        "Note $ARGUMENTS.\n",
+        "Note $ARGUMENTS in session ${CLAUDE_SESSION_ID}.\n",
     )
     return tmp_path
 
