@@ -71,7 +71,7 @@ def delete_rabbitmq_queues(queue: str) -> None:
     from skilld.engine.brokers.rabbitmq import RabbitMQBroker
 
     async def run() -> None:
-        broker = RabbitMQBroker(RABBITMQ_URL, queue=queue, visibility_timeout=0)
+        broker = RabbitMQBroker(RABBITMQ_URL, queue=queue)
         await broker.connect()
         try:
             await broker.delete_topology()

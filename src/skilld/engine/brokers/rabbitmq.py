@@ -46,8 +46,10 @@ redelivery: the consumer puts a redelivered message back with its count in a hea
 the limit holds there too. A message that replaces another one of the same task (a
 deferral, a hand-back, a delayed message sent round) carries the count of deliveries that
 ended without a result in the same header, so a task that kills its worker is stopped
-even though the next delivery finds the dead worker's claim and defers. Priorities: classic queues (``x-max-priority``); RabbitMQ
-3.x quorum queues have none (``supports_priority`` is False).
+even though the next delivery finds the dead worker's claim and defers.
+
+Priorities: classic queues (``x-max-priority``); RabbitMQ 3.x quorum queues have none
+(``supports_priority`` is False).
 
 Consumer timeout: the server closes a channel holding an unacked delivery longer than its
 ``consumer_timeout`` (default 30 min). On RabbitMQ >= 3.12 the consumer sets
@@ -204,6 +206,10 @@ class RabbitMQBroker(Broker):
             )
         if not queue or len(queue) > 200:
             raise ConfigurationError(f"RabbitMQ broker: bad queue name {queue!r}")
+        if visibility_timeout <= 0:
+            raise ConfigurationError(
+                f"RabbitMQ broker: visibility_timeout={visibility_timeout} (seconds, > 0)"
+            )
         if prefetch is not None and not 1 <= prefetch <= 65535:
             raise ConfigurationError(f"RabbitMQ broker: prefetch={prefetch} (1..65535)")
         self.url = url
@@ -328,8 +334,7 @@ class RabbitMQBroker(Broker):
         self._sub = await conn.channel(publisher_confirms=False)
         self._sub.reopen_callbacks.add(self._on_sub_reopen)
         await self._declare()
-        if self.visibility_timeout > 0:
-            self._sweeper = asyncio.create_task(self._sweep_loop(), name="skilld-amqp-leases")
+        self._sweeper = asyncio.create_task(self._sweep_loop(), name="skilld-amqp-leases")
 
     async def _close(self) -> None:
         if self._sweeper is not None:
