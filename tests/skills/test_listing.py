@@ -445,3 +445,19 @@ def test_memos_change_nothing() -> None:
     listing_module._clear_memos()
     assert capped == [build_listing(skills, max_entry_chars=cap) for cap in range(1, 30)]
     assert len(listing_module._memos) <= 8
+
+
+def test_columns_are_reused_only_for_the_very_same_skills() -> None:
+    first = [mk("a", "First."), mk("b", "x" * 60)]
+    second = [mk("a", "Second."), mk("b", "x" * 60)]
+    assert first == second  # Skill.__eq__ does not look at the description
+    assert build_listing(first).text() == "- a: First.\n- b: " + "x" * 60
+    assert build_listing(second).text() == "- a: Second.\n- b: " + "x" * 60
+    # the same objects under other budgets, caps and overrides
+    assert build_listing(second, budget_chars=20).text() == "- a\n- b"
+    cut = build_listing(second, budget_chars=40).text()
+    assert cut == "- a: Second.\n- b: " + "x" * 21 + "…"
+    assert build_listing(second, max_entry_chars=4).text() == "- a: Sec…\n- b: xxx…"
+    assert build_listing(second, overrides={"a": "name-only"}).text() == "- a\n- b: " + "x" * 60
+    assert build_listing(second).text() == "- a: Second.\n- b: " + "x" * 60
+    assert build_listing(iter(second)).text() == "- a: Second.\n- b: " + "x" * 60

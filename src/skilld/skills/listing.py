@@ -34,10 +34,10 @@ escaped), which carries the same descriptions as the text form.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import compress, repeat
-from operator import not_, or_
+from operator import is_, not_, or_
 from typing import TYPE_CHECKING, Literal, NamedTuple
 from xml.sax.saxutils import escape
 
@@ -104,9 +104,10 @@ def _escape_all(values: list[str]) -> list[str]:
 
 
 def _clear_memos() -> None:
-    """Forget every memoized entry text and cut (what the first listing of a process
-    pays; the benchmark's cold cases)."""
+    """Forget every memoized entry text, cut and column (what the first listing of a
+    process pays; the benchmark's cold cases)."""
     _memos.clear()
+    _last_columns.clear()
     clear_cut_memo()
 
 
@@ -311,46 +312,128 @@ def build_listing(
     budget = char_budget(
         context_window=context_window, budget_chars=budget_chars, fraction=fraction
     )
-    listed, name_only = _listed(skills, overrides)
-    names = [skill.name for skill in listed]
-    bundled = [skill.source is _BUNDLED for skill in listed]
-    # the skills whose descriptions give way on overflow
-    yielding = list(map(not_, map(or_, bundled, name_only)))
-    # "- " + name per line, newlines between lines
-    fixed = total_width(names) + 3 * len(names) - (1 if names else 0)
-    if any(yielding) and _no_room_for_descriptions(
-        listed, name_only, bundled, budget - fixed, max_entry_chars
+    columns = _columns(skills, overrides)
+    if columns.any_yielding and _no_room_for_descriptions(
+        columns.listed, columns.name_only, columns.bundled, budget - columns.fixed, max_entry_chars
     ):
         # names only for all but bundled skills, whatever their texts: never read them
-        shown, cut = _bundled_texts(listed, name_only, bundled, max_entry_chars), yielding
-        width = (
-            fixed + total_width(list(filter(None, shown))) + 2 * (len(shown) - shown.count(None))
-        )
-    else:
-        if any(name_only):  # their texts are never read
-            described = list(compress(listed, map(not_, name_only)))
-            found_texts, found_widths = _one_lines(_raw_texts(described), max_entry_chars)
-            next_text, next_width = iter(found_texts).__next__, iter(found_widths).__next__
-            texts: list[str | None] = [None if hidden else next_text() for hidden in name_only]
-            widths = [0 if hidden else next_width() for hidden in name_only]
-        else:
-            texts, widths = _one_lines(_raw_texts(listed), max_entry_chars)  # type: ignore[assignment]
-        full = fixed + sum(widths) + 2 * (len(texts) - name_only.count(True))
-        if full <= budget:
-            shown, cut, width = texts, [False] * len(texts), full
-        else:
-            shown, cut, width = _fit(budget - full, texts, widths, yielding, names, invocations)
-            width += full
-    locations = [None if skill.path is None else str(skill.path) for skill in listed]
-    # tuple.__new__ straight from C: the NamedTuple's own constructor is Python code
-    entries = tuple(
-        map(
-            tuple.__new__,
-            repeat(ListingEntry),
-            zip(names, shown, locations, bundled, cut, strict=True),
-        )
+        entries, width = columns.names_only(max_entry_chars)
+        return Listing(entries, budget, width)
+    texts, widths, full = columns.texts(max_entry_chars)
+    if full <= budget:
+        return Listing(columns.whole(max_entry_chars), budget, full)
+    shown, cut, change = _fit(
+        budget - full, texts, widths, columns.yielding, columns.names, invocations
     )
-    return Listing(entries, budget, width)
+    return Listing(columns.entries(shown, cut), budget, full + change)
+
+
+@dataclass(eq=False, slots=True)
+class _Columns:
+    """What a list of skills brings to any listing of it, whatever the budget.
+
+    The last one is kept (:func:`_columns`): a session lists the same skills every turn,
+    and names, locations, entry texts and widths do not change between turns.
+    """
+
+    given: tuple[Skill, ...]
+    overrides: dict[str, str] | None
+    listed: list[Skill]
+    name_only: list[bool]
+    names: list[str]
+    bundled: list[bool]
+    yielding: list[bool]  # the skills whose descriptions give way on overflow
+    any_yielding: bool
+    locations: list[str | None]
+    fixed: int  # "- " + name per line, newlines between lines
+    by_cap: dict[int, tuple[list[str | None], list[int], int]] = field(default_factory=dict)
+    whole_by_cap: dict[int, tuple[ListingEntry, ...]] = field(default_factory=dict)
+    names_only_by_cap: dict[int, tuple[tuple[ListingEntry, ...], int]] = field(default_factory=dict)
+
+    def texts(self, max_chars: int) -> tuple[list[str | None], list[int], int]:
+        """Each entry's text (None: name only), its width, and the listing's full width."""
+        found = self.by_cap.get(max_chars)
+        if found is not None:
+            return found
+        if any(self.name_only):  # their texts are never read
+            described = list(compress(self.listed, map(not_, self.name_only)))
+            found_texts, found_widths = _one_lines(_raw_texts(described), max_chars)
+            next_text, next_width = iter(found_texts).__next__, iter(found_widths).__next__
+            texts: list[str | None] = [None if hidden else next_text() for hidden in self.name_only]
+            widths = [0 if hidden else next_width() for hidden in self.name_only]
+        else:
+            texts, widths = _one_lines(_raw_texts(self.listed), max_chars)  # type: ignore[assignment]
+        full = self.fixed + sum(widths) + 2 * (len(texts) - self.name_only.count(True))
+        if len(self.by_cap) >= 8:
+            self.by_cap.clear()
+        found = self.by_cap[max_chars] = (texts, widths, full)
+        return found
+
+    def entries(self, shown: Sequence[str | None], cut: Sequence[bool]) -> tuple[ListingEntry, ...]:
+        """The entries showing ``shown`` (``cut`` says which were cut for the budget)."""
+        # tuple.__new__ straight from C: the NamedTuple's own constructor is Python code
+        return tuple(
+            map(
+                tuple.__new__,
+                repeat(ListingEntry),
+                zip(self.names, shown, self.locations, self.bundled, cut, strict=True),
+            )
+        )
+
+    def whole(self, max_chars: int) -> tuple[ListingEntry, ...]:
+        """The entries when everything fits (immutable, so one tuple serves every build)."""
+        entries = self.whole_by_cap.get(max_chars)
+        if entries is None:
+            texts = self.texts(max_chars)[0]
+            entries = self.whole_by_cap[max_chars] = self.entries(texts, [False] * len(texts))
+        return entries
+
+    def names_only(self, max_chars: int) -> tuple[tuple[ListingEntry, ...], int]:
+        """The entries, and their width, with names only but for bundled skills."""
+        found = self.names_only_by_cap.get(max_chars)
+        if found is None:
+            shown = _bundled_texts(self.listed, self.name_only, self.bundled, max_chars)
+            described = len(shown) - shown.count(None)
+            width = self.fixed + total_width(list(filter(None, shown))) + 2 * described
+            found = self.names_only_by_cap[max_chars] = (self.entries(shown, self.yielding), width)
+        return found
+
+
+_last_columns: list[_Columns] = []
+"""The columns of the last list of skills listed (one at most)."""
+
+
+def _columns(skills: Iterable[Skill], overrides: Mapping[str, str] | None) -> _Columns:
+    """The :class:`_Columns` of ``skills``: the last ones when the skills (the very same
+    objects, in the same order: a :class:`Skill` is frozen) and the overrides are."""
+    given = tuple(skills)
+    wanted = dict(overrides) if overrides else None
+    for last in _last_columns:
+        # identity, not ==: Skill.__eq__ compares some fields only, and in Python
+        if (
+            len(last.given) == len(given)
+            and all(map(is_, last.given, given))
+            and last.overrides == wanted
+        ):
+            return last
+    listed, name_only = _listed(given, overrides)
+    names = [skill.name for skill in listed]
+    bundled = [skill.source is _BUNDLED for skill in listed]
+    yielding = list(map(not_, map(or_, bundled, name_only)))
+    columns = _Columns(
+        given,
+        wanted,
+        listed,
+        name_only,
+        names,
+        bundled,
+        yielding,
+        any(yielding),
+        [None if skill.path is None else str(skill.path) for skill in listed],
+        total_width(names) + 3 * len(names) - (1 if names else 0),
+    )
+    _last_columns[:] = [columns]
+    return columns
 
 
 def _no_room_for_descriptions(
