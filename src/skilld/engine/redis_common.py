@@ -188,6 +188,7 @@ class Pipeliner:
     reply. A thousand tasks finishing at once cost a handful of round trips and one
     connection, not a thousand.
 
+    A batch that fails on a broken connection is sent once more on a fresh one.
     Scripts run by SHA; when Redis answers NOSCRIPT (it restarted, or the script cache was
     flushed) the scripts are loaded and only the commands that failed are sent again
     (a NOSCRIPT command did not run, so this never runs anything twice).
@@ -234,9 +235,17 @@ class Pipeliner:
             self._runner = None
 
     async def _send(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
-        from redis.exceptions import NoScriptError
+        from redis.exceptions import ConnectionError, NoScriptError
 
-        replies = await self._execute(commands)
+        try:
+            replies = await self._execute(commands)
+        except ConnectionError:
+            # Most often a pooled connection the server closed (it restarted): drop the
+            # idle ones and send once more on a fresh connection. Every command skilld
+            # pipelines is safe to repeat (claims and finishes are idempotent by token,
+            # settles check the delivery), at worst an event is appended twice.
+            await self._client.connection_pool.disconnect(inuse_connections=False)
+            replies = await self._execute(commands)
         missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
         if missing:
             await self.load_scripts()
