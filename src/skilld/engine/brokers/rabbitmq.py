@@ -68,6 +68,8 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
+import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -183,6 +185,9 @@ class RabbitMQBroker(Broker):
         publish_timeout: how long a publish keeps retrying through a reconnection before
             raising :class:`~skilld.exceptions.BackendUnavailableError`.
         connect_timeout: the same for the first connection.
+        connection_name: how the connection names itself to the server (its
+            ``connection_name`` client property, shown by the management UI and
+            ``rabbitmqctl list_connections client_properties``); default ``skilld HOST:PID``.
     """
 
     def __init__(
@@ -198,6 +203,7 @@ class RabbitMQBroker(Broker):
         max_deliveries: int = 20,
         publish_timeout: float = 30.0,
         connect_timeout: float = 10.0,
+        connection_name: str | None = None,
     ) -> None:
         super().__init__(max_deliveries=max_deliveries)
         if queue_type not in ("quorum", "classic"):
@@ -223,6 +229,7 @@ class RabbitMQBroker(Broker):
         self.consumer_timeout = consumer_timeout
         self.publish_timeout = publish_timeout
         self.connect_timeout = connect_timeout
+        self.connection_name = connection_name or f"skilld {socket.gethostname()}:{os.getpid()}"
         self.dead_queue = f"{queue}.dead"
         self.dead_exchange = f"{queue}.dlx"
         # Counters a test or a dashboard reads: reconnections seen, consumers (re)started.
@@ -314,7 +321,11 @@ class RabbitMQBroker(Broker):
         self._consume_lock = asyncio.Lock()
         try:
             conn = await asyncio.wait_for(
-                aio_pika.connect_robust(self.amqp_url, reconnect_interval=0.5),
+                aio_pika.connect_robust(
+                    self.amqp_url,
+                    reconnect_interval=0.5,
+                    client_properties={"connection_name": self.connection_name},
+                ),
                 self.connect_timeout,
             )
         except (TimeoutError, OSError, aio_pika.exceptions.AMQPError) as exc:
