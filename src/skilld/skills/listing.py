@@ -190,7 +190,11 @@ def _one_line(raw: str, max_chars: int) -> tuple[str, int]:
             if width <= max_chars:
                 return raw, width
             return raw[: max_chars - 1] + ELLIPSIS, max_chars
-    text = " ".join(raw.split())  # runs of whitespace become one space, ends stripped
+        text = " ".join(raw.split())  # runs of whitespace become one space, ends stripped
+    elif raw.isprintable() and "  " not in raw and raw[:1] != " " and raw[-1:] != " ":
+        text = raw  # printable: no whitespace but the space (every other is Zs, Zl, Zp or Cc)
+    else:
+        text = " ".join(raw.split())
     if len(text) > max_chars:
         text = text[: max_chars - 1] + ELLIPSIS
     return text, display_width(text)
@@ -214,12 +218,29 @@ def _one_lines(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int
             _memos.clear()
         memo = _memos[max_chars] = ({}, {})
     known_texts, known_widths = memo
-    texts: list[str | None] = list(map(known_texts.get, raws))
-    if None in texts:
-        for raw in {raw for raw, text in zip(raws, texts, strict=True) if text is None}:
-            known_texts[raw], known_widths[raw] = _one_line(raw, max_chars)
-        return list(map(known_texts.__getitem__, raws)), list(map(known_widths.__getitem__, raws))
-    return texts, list(map(known_widths.__getitem__, raws))  # type: ignore[return-value]
+    if known_texts:
+        texts: list[str | None] = list(map(known_texts.get, raws))
+        if None not in texts:
+            return texts, list(map(known_widths.__getitem__, raws))  # type: ignore[return-value]
+        misses = {raw for raw, text in zip(raws, texts, strict=True) if text is None}
+    else:
+        misses = set(raws)
+    for raw in misses:
+        # _one_line's common case inlined: a first listing of thousands of skills
+        # feels a Python call per entry
+        if raw.isascii():
+            width = _WIDTH(raw)
+            if (
+                width == len(raw) <= max_chars
+                and "  " not in raw
+                and raw[:1] != " "
+                and raw[-1:] != " "
+            ):
+                known_texts[raw] = raw
+                known_widths[raw] = width
+                continue
+        known_texts[raw], known_widths[raw] = _one_line(raw, max_chars)
+    return list(map(known_texts.__getitem__, raws)), list(map(known_widths.__getitem__, raws))
 
 
 class ListingEntry(NamedTuple):
