@@ -29,6 +29,14 @@ so (:attr:`Listing.over_budget`).
 Two formats: Claude Code's text lines, and the agentskills.io XML
 (``<available_skills>`` with ``<name>``, ``<description>`` and ``<location>`` per skill,
 escaped), which carries the same descriptions as the text form.
+
+Cost: a session lists the same skills every turn, so what does not depend on the budget
+is kept: each entry's one-line text and width by its raw text, and the columns of the
+last list of skills (the very same objects) with its entries when everything fits or
+only names do; cuts of text with wide characters are memoized too. Measuring is skipped
+where it cannot matter: ASCII is one column per character, a listing whose names alone
+fill the budget never reads its descriptions, and descriptions within the cap are not
+cut. ``python -m bench.listing`` measures 10,000 skills.
 """
 
 from __future__ import annotations
