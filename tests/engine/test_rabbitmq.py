@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -17,6 +20,7 @@ from skilld.engine.brokers.rabbitmq import DELAY_RUNGS_MS, RabbitMQBroker
 from skilld.engine.task import SkillTask
 from skilld.exceptions import BackendUnavailableError, ConfigurationError
 from tests.engine.services import delete_rabbitmq_queues, require_rabbitmq, unique_name
+from tests.helpers import REPO
 
 Factory = Callable[..., Awaitable[RabbitMQBroker]]
 
@@ -302,3 +306,14 @@ async def test_a_deferral_keeps_the_count_and_a_retry_starts_again(make_broker: 
     [retried] = await broker.fetch(1, timeout=2)
     assert (retried.delivery_count, retried.task.attempt) == (1, 2)
     await broker.ack(retried)
+
+
+def test_aio_pika_is_imported_only_when_an_amqp_broker_connects() -> None:
+    code = (
+        "import sys, skilld, skilld.engine.brokers as b\n"
+        "assert 'aio_pika' not in sys.modules\n"
+        "b.open_broker('amqp://127.0.0.1/?queue=q')\n"
+        "assert 'aio_pika' not in sys.modules, 'imported before connecting'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
