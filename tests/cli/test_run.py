@@ -61,6 +61,9 @@ def test_a_fork_skill_runs_as_a_sub_agent(project: Path) -> None:
     data = run_json(project, "survey", "the code", "--model", "sim:0")
     assert "Survey the code." in data["text"]  # the sim model echoes its task
     assert data["reason"] == "end_turn"
+    # the sub-agent's model call and tokens are the run's
+    assert data["turns"] == 1
+    assert data["usage"]["input_tokens"] > 0
 
 
 def test_no_model_is_a_clear_error(project: Path) -> None:

@@ -440,7 +440,12 @@ class Agent:
                     yield item
             result = outcome[0]
             self.messages.append(Message.assistant(result.content))
-            yield self._end("end_turn", result.content, 0, "error" if result.is_error else None)
+            # The sub-agent's model calls are this run's: count them and their tokens.
+            sub = result.data if isinstance(result.data, TurnEnd) else None
+            if sub is not None:
+                self.usage = self.usage + sub.usage
+            detail = "error" if result.is_error else None
+            yield self._end("end_turn", result.content, sub.turns if sub else 0, detail)
             return
         result = await self.skill_tool.invoke(skill, arguments, context)
         base = result.context_modifier(TurnContext()) if result.context_modifier else None
