@@ -288,3 +288,45 @@ async def test_an_entry_written_by_hand_without_a_body_is_dead_lettered(
         assert got == ["good"]
         [letter] = await broker.dead_letters()
         assert letter.error_type == "MalformedTaskError"
+
+
+async def test_a_worker_rides_out_its_connections_being_killed(
+    prefix: str, raw: aioredis.Redis
+) -> None:
+    # CLIENT KILL on this worker's connections only (other tests share the server): the
+    # same breakage as a restart, for the client side. Nothing hangs, nothing is lost.
+    queue = unique_name("q")
+    tasks = [SkillTask(skill="s", args=str(i)) for i in range(1000)]
+    done = 0
+
+    async def work(task: SkillTask) -> str:
+        nonlocal done
+        await asyncio.sleep(0.01)
+        done += 1
+        return task.args
+
+    async with (
+        open_broker(url(prefix, queue=queue), visibility_timeout=1.0) as broker,
+        open_store(url(prefix)) as store,
+        open_store(url(prefix)) as client,
+    ):
+        assert isinstance(broker, RedisBroker)
+        assert isinstance(store, RedisStore)
+        names = {f"skilld-broker:{broker.consumer}", f"skilld-store:{store._token_prefix}"}
+        worker = Worker(
+            broker, store, FunctionExecutor(work), concurrency=20, lease_s=1.0, heartbeat_s=0
+        )
+        killed = 0
+        async with worker:
+            await submit_many(broker, client, tasks)
+            for _ in range(10):
+                await asyncio.sleep(0.05)
+                assert done < len(tasks), "the run ended before the connections were killed"
+                for connection in await raw.client_list():
+                    if connection.get("name") in names:
+                        await raw.client_kill_filter(_id=connection["id"])
+                        killed += 1
+            found = await asyncio.gather(*(client.wait(t.id, 30) for t in tasks))
+        assert killed >= 10
+        assert [r.output for r in found if r is not None] == [t.args for t in tasks]
+        assert await broker.depth() == 0

@@ -120,12 +120,13 @@ def import_redis() -> Any:
     return redis.asyncio
 
 
-def redis_client(url: str, *, max_connections: int = 32) -> Redis:
+def redis_client(url: str, *, name: str | None = None, max_connections: int = 32) -> Redis:
     """A client for ``url`` (the skilld-only ``?prefix=`` etc. already stripped).
 
     One immediate retry on a dropped connection (a pooled connection the server closed);
     longer outages surface at once as :class:`BackendUnavailableError` and the worker's
-    loops retry on their own schedule, so nothing hangs in a hidden backoff.
+    loops retry on their own schedule, so nothing hangs in a hidden backoff. ``name``
+    shows in ``CLIENT LIST`` (which connections belong to which worker).
     """
     aioredis = import_redis()
     from redis.asyncio.retry import Retry
@@ -141,6 +142,7 @@ def redis_client(url: str, *, max_connections: int = 32) -> Redis:
         socket_connect_timeout=2.0,
         socket_keepalive=True,
         retry=Retry(NoBackoff(), 1),
+        client_name=name,
     )
     client: Redis = aioredis.Redis.from_pool(pool)  # closing the client closes the pool
     return client

@@ -358,7 +358,7 @@ class RedisBroker(Broker):
         return self._client
 
     async def _connect(self) -> None:
-        self._client = redis_client(strip_options(self.url))
+        self._client = redis_client(strip_options(self.url), name=f"skilld-broker:{self.consumer}")
         self._pipe = Pipeliner(self._client, {sha: src for src, sha in _SCRIPTS.values()})
         with self._unavailable:
             await self._declare()

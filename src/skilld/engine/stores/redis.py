@@ -336,7 +336,9 @@ class RedisStore(Store):
         return self._notifier is not None and self._notifier.healthy
 
     async def _connect(self) -> None:
-        self._client = redis_client(strip_options(self.url))
+        self._client = redis_client(
+            strip_options(self.url), name=f"skilld-store:{self._token_prefix}"
+        )
         self._pipe = Pipeliner(self._client, {sha: src for src, sha in _SCRIPTS.values()})
         self._notifier = _Notifier(self)
         with self._unavailable:
@@ -695,8 +697,14 @@ class _Notifier:
     async def _subscribe_all(self) -> PubSub:
         pubsub = self._store.client.pubsub()
         channels = [self._cancel, *self._counts]
-        for start in range(0, len(channels), 1000):
-            await pubsub.subscribe(*channels[start : start + 1000])
+        try:
+            for start in range(0, len(channels), 1000):
+                await pubsub.subscribe(*channels[start : start + 1000])
+        except BaseException:
+            # Give its connection back: a reconnect loop must not drain the pool.
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            raise
         return pubsub
 
     async def watch(self, channel: str) -> None:
