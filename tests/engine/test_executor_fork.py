@@ -355,3 +355,16 @@ async def test_the_shortcut_offers_skills_added_by_a_reload(project: Path) -> No
     assert "fresh" not in listings[0]
     assert "fresh: Brand new" in listings[1]
     assert ex.subagents.shortcuts == 2
+
+
+async def test_a_primed_model_asks_the_real_one_when_the_request_differs() -> None:
+    from skilld.agent.models.base import Message
+    from skilld.engine.fork import _Primed
+
+    real = FunctionModel(lambda request: "asked")
+    first = ModelRequest(messages=(Message.user("one"),))
+    primed = _Primed(real, first, await FunctionModel(lambda r: "primed").complete(first))
+    other = ModelRequest(messages=(Message.user("two"),))
+    assert (await primed.complete(other)).text == "asked"  # never the answer to another request
+    assert (await primed.complete(first)).text == "asked"  # and the primed answer is used once
+    assert primed.name == real.name

@@ -20,11 +20,19 @@ answers with its final text. What the engine adds:
   tool releases the sub-agent's session entries and hooks when it ends, on success,
   error or cancellation, and the runner drops its own reference in ``finally``.
 
-The parent agent is built per task (cheap: tools, the Skill tool and the permission engine
-are built once per runner and shared; none holds per-task state) so concurrent tasks never
-share a conversation. Responses are not streamed: nobody reads the text deltas of a
-task, and one awaited call per model turn is what keeps thousands of forks per second
-affordable in one worker process.
+The parent agent is built per task (tools, the Skill tool and the permission engine are
+built once per runner and shared; none holds per-task state) so concurrent tasks never
+share a conversation. Responses are not streamed: nobody reads the text deltas of a task.
+
+The shortcut: most forks on a load-test model answer at once without tools, and the agent
+machinery (two agents, a task and a queue per model call) then costs more than the call.
+So a plain fork's first request is built here, exactly as the agent would build it, and
+sent directly; an answer without tool uses *is* the agent's result (same text, usage and
+events: none), and an answer with tool uses is handed to the agent as the answer to its
+own first request (:class:`_Primed`), so the model is never asked twice. Measured on
+2,000 fork tasks on ``sim:200ms`` in one worker (memory backend, 2-core machine): about
+430 µs of worker CPU per task through the whole agent, 190 µs with the shortcut, 155 µs
+for the single model call the engine made before it ran forks through the agent.
 """
 
 from __future__ import annotations
