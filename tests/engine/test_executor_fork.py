@@ -368,3 +368,18 @@ async def test_a_primed_model_asks_the_real_one_when_the_request_differs() -> No
     assert (await primed.complete(other)).text == "asked"  # never the answer to another request
     assert (await primed.complete(first)).text == "asked"  # and the primed answer is used once
     assert primed.name == real.name
+
+
+@pytest.mark.parametrize("shortcut", [True, False])
+async def test_a_fork_out_of_turns_says_so_in_its_output(project: Path, shortcut: bool) -> None:
+    model = ScriptedModel([tool_call("note", {"text": "a"})])
+    ex = executor(project, default_model="sim:0", tools=[note_tool([])], max_turns=1)
+    ex._models["sim:0"] = model
+    ex.subagents.shortcut = shortcut
+    events = Events()
+    outcome = await run(ex, SkillTask(skill="noted", mode="fork"), events)
+    assert outcome.output == (
+        "(the sub-agent ended without a final message)\n\n[sub-agent stopped: max_turns]"
+    )
+    assert [kind for kind, _ in events.seen] == ["tool_use", "progress"]
+    assert len(model.requests) == 1
