@@ -1,8 +1,9 @@
 """Server-Sent Events: the ``text/event-stream`` framing and a task's event streams.
 
 A stream replays a task's stored events and then follows new ones until ``finished``,
-with keepalive comments while idle. Each event carries the store's offset as its ``id``, so a client that reconnects with
-``Last-Event-ID: <n>`` resumes right after event ``n`` and misses nothing.
+with keepalive comments while idle. Each event carries the store's offset as its ``id``,
+so a client that reconnects with ``Last-Event-ID: <n>`` resumes right after event ``n``
+and misses nothing.
 """
 
 from __future__ import annotations
