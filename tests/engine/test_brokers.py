@@ -165,3 +165,63 @@ def test_named_memory_brokers_are_shared() -> None:
 def test_bad_urls_get_a_clear_error(url: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         open_broker(url)
+
+
+async def test_a_task_that_keeps_killing_its_worker_is_stopped_across_deferrals(
+    backend_urls: tuple[str, str],
+) -> None:
+    # A crash is a delivery that is never settled (its lease runs out). The next
+    # delivery finds the crashed worker's claim still held and defers: the count must
+    # survive the deferral, or the task loops for ever.
+    async with open_broker(backend_urls[0], visibility_timeout=0.1, max_deliveries=3) as b:
+        task = SkillTask(skill="crasher")
+        await b.publish(task)
+        counts: list[int] = []
+        for turn in range(12):
+            got = await b.fetch(1, timeout=3)
+            if not got:
+                break
+            [delivery] = got
+            counts.append(delivery.delivery_count)
+            if turn % 2 == 1:  # "the claim is busy": at once, then after a delay
+                await b.defer(delivery, delay=0.05 * (turn // 2 % 2))
+            # else: the worker running it dies; the lease runs out
+        assert counts == [1, 2, 2, 3, 3]
+        [letter] = await b.dead_letters()
+        assert (letter.error_type, letter.task_id) == ("DeliveryLimitExceeded", task.id)
+
+
+async def test_a_hand_back_keeps_the_count_and_a_retry_starts_again(
+    backend_urls: tuple[str, str],
+) -> None:
+    async with open_broker(backend_urls[0], visibility_timeout=0.1) as b:
+        await b.publish(SkillTask(skill="s"))
+        [first] = await b.fetch(1, timeout=1)  # its worker dies
+        [second] = await b.fetch(1, timeout=3)
+        await b.release([second])  # graceful shutdown: not a failed delivery
+        [third] = await b.fetch(1, timeout=3)
+        await b.defer(third, delay=0)
+        [fourth] = await b.fetch(1, timeout=3)
+        assert [d.delivery_count for d in (first, second, third, fourth)] == [1, 2, 2, 2]
+        await b.retry(fourth, delay=0)  # a failure the worker saw: attempts take over
+        [fifth] = await b.fetch(1, timeout=3)
+        assert (fifth.delivery_count, fifth.task.attempt) == (1, 2)
+        await b.ack(fifth)
+
+
+async def test_receive_reports_what_it_dead_lettered(backend_urls: tuple[str, str]) -> None:
+    async with open_broker(backend_urls[0], visibility_timeout=0.1, max_deliveries=1) as b:
+        crasher = SkillTask(skill="crasher")
+        await b.publish(crasher)
+        assert len(await b.fetch(1, timeout=1)) == 1  # never settled
+        await b.publish_raw(b'{"id": "bad-1", "skill": "s", "priority": "high"}')
+        await b.publish_raw(b"not json")
+        dead: list[str | None] = []
+        for _ in range(20):
+            received = await b.receive(5, timeout=1)
+            assert received.deliveries == []
+            dead += [letter.task_id for letter in received.dead]
+            if len(dead) == 3:
+                break
+        assert sorted(dead, key=str) == sorted([crasher.id, "bad-1", None], key=str)
+        assert await b.dead_letter_count() == 3

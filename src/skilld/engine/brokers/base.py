@@ -17,6 +17,7 @@ makes sense, so one transaction, pipeline or confirm window carries many tasks::
     _ack(handles)                 delete leased messages
     _requeue(handle, msg)         replace a leased message by ``msg`` (retry, defer)
     _release(handles)             hand leased messages back unchanged, at once
+                                  (the hand-back is not counted as a delivery)
     _dead_letter(handle, letter)  move a leased message to the dead-letter queue
     _extend(handles, seconds)     keep leases alive while tasks run (default: nothing to do)
     _depth() _purge()             count / drop ready and delayed messages
@@ -25,10 +26,22 @@ makes sense, so one transaction, pipeline or confirm window carries many tasks::
 ``limit`` in ``_fetch`` is the caller's free capacity (the worker asks for at most its free
 slots), so a push-based backend can size its prefetch from it and no task waits in one
 worker's buffer while another worker is idle.
+
+Delivery counts: a message that kills the process running it is delivered again and
+again without ever being settled; :meth:`Broker.fetch` dead-letters it once its count
+passes ``max_deliveries``. The count belongs to the *task*, not to one message: a
+deferral (the next delivery finds the dead worker's claim still held) and a hand-back
+replace or return the message without running it, and they carry the count forward
+(:attr:`Message.failed`: the deliveries before this one, which ended without a result), so
+a task that kills every worker it reaches is stopped on every backend. Only an explicit
+:meth:`Broker.retry` (a failure the worker saw and handled: the task's ``attempt``
+counter takes over) starts counting from one again. A backend stores the carried count
+with the message and reports ``delivery_count = failed + its own deliveries``.
 """
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -42,23 +55,38 @@ from skilld.engine.batching import Coalescer
 from skilld.engine.task import SkillTask, TaskError, decode_task, encode
 from skilld.exceptions import MalformedTaskError
 
-__all__ = ["Broker", "DeadLetter", "Delivery", "Message", "RawDelivery", "fresh_attempt"]
+__all__ = [
+    "Broker",
+    "DeadLetter",
+    "Delivery",
+    "Message",
+    "RawDelivery",
+    "Received",
+    "fresh_attempt",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """An encoded message on its way into a queue."""
+    """An encoded message on its way into a queue.
+
+    ``failed`` counts the deliveries of this task, made before this message replaced the
+    one it replaces (a deferral, a hand-back), that ended without a result; the next
+    delivery of this message is number ``failed + 1`` (see the module docstring).
+    """
 
     body: bytes
     priority: int = 0
     delay: float = 0.0
     task_id: str | None = None
+    failed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class RawDelivery:
     """What a backend's ``_fetch`` returns: the body, the backend's handle, and how many
-    times the message has been delivered (1 the first time)."""
+    times the task has been delivered (1 the first time; deliveries carried by
+    :attr:`Message.failed` included)."""
 
     body: bytes
     handle: Any
@@ -114,6 +142,17 @@ class DeadLetter:
             "failed_at": self.failed_at,
             "body": self.body.decode("utf-8", "replace"),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What one :meth:`Broker.receive` got: the tasks to run, and the messages it moved to
+    the dead-letter queue instead (malformed, or past the delivery limit), so the caller
+    can record their end (the worker stores a ``dead`` result for each one whose task
+    id it knows)."""
+
+    deliveries: list[Delivery]
+    dead: list[DeadLetter]
 
 
 class Broker(ABC):
@@ -175,19 +214,27 @@ class Broker(ABC):
     async def fetch(self, limit: int = 1, *, timeout: float = 1.0) -> list[Delivery]:
         """Lease up to ``limit`` tasks, waiting at most ``timeout`` seconds for the first.
 
-        Messages that are not valid tasks are dead-lettered here with the reason and are
-        not returned, so a worker only ever sees tasks.
+        Messages that are not valid tasks, and tasks delivered more than
+        ``max_deliveries`` times, are dead-lettered here with the reason and are not
+        returned, so a worker only ever sees tasks it may run. :meth:`receive` also says
+        which messages it dead-lettered.
         """
+        return (await self.receive(limit, timeout=timeout)).deliveries
+
+    async def receive(self, limit: int = 1, *, timeout: float = 1.0) -> Received:
+        """:meth:`fetch`, also reporting the messages it dead-lettered (the broker knows
+        nothing of results: the caller records them)."""
         raw = await self._fetch(limit, timeout)
         deliveries: list[Delivery] = []
+        dead: list[DeadLetter] = []
         now = time.time()
         for item in raw:
             try:
                 task = decode_task(item.body)
             except MalformedTaskError as exc:
-                await self._dead_letter(
-                    item.handle, _letter(item, str(exc), "MalformedTaskError", None, now)
-                )
+                letter = _letter(item, str(exc), "MalformedTaskError", None, now)
+                await self._dead_letter(item.handle, letter)
+                dead.append(letter)
                 continue
             if item.delivery_count > self.max_deliveries:
                 # Delivered again and again without ever being settled: it most likely
@@ -196,12 +243,12 @@ class Broker(ABC):
                     f"delivered {item.delivery_count} times without being settled "
                     f"(limit {self.max_deliveries}); it may crash the worker running it"
                 )
-                await self._dead_letter(
-                    item.handle, _letter(item, reason, "DeliveryLimitExceeded", task, now)
-                )
+                letter = _letter(item, reason, "DeliveryLimitExceeded", task, now)
+                await self._dead_letter(item.handle, letter)
+                dead.append(letter)
                 continue
             deliveries.append(Delivery(task, item.body, item.handle, item.delivery_count, now))
-        return deliveries
+        return Received(deliveries, dead)
 
     async def consume(self, *, batch: int = 1, timeout: float = 1.0) -> AsyncIterator[Delivery]:
         """Yield tasks forever (a convenience over :meth:`fetch`; the worker uses fetch)."""
@@ -221,18 +268,34 @@ class Broker(ABC):
             await self._ack([d.handle for d in deliveries])
 
     async def retry(self, delivery: Delivery, *, delay: float) -> None:
-        """Queue the task's next attempt after ``delay`` seconds, replacing this message."""
+        """Queue the task's next attempt after ``delay`` seconds, replacing this message.
+
+        The delivery count starts again from one: the worker saw this attempt fail, and
+        the task's ``attempt`` counter (``max_attempts``) limits what follows.
+        """
         task = delivery.task.next_attempt()
         await self._requeue(delivery.handle, Message(encode(task), task.priority, delay, task.id))
 
     async def defer(self, delivery: Delivery, *, delay: float) -> None:
         """Put the task back for later without counting an attempt (open circuit breaker,
-        a claim held elsewhere)."""
+        a claim held elsewhere).
+
+        The deferral itself is not counted as a delivery, but the deliveries before it
+        are carried forward: a task whose every run kills its worker (and whose next
+        delivery then finds the dead worker's claim and defers) still reaches the
+        delivery limit.
+        """
         task = delivery.task
-        await self._requeue(delivery.handle, Message(delivery.body, task.priority, delay, task.id))
+        carried = max(0, delivery.delivery_count - 1)
+        message = Message(delivery.body, task.priority, delay, task.id, carried)
+        await self._requeue(delivery.handle, message)
 
     async def release(self, deliveries: Sequence[Delivery]) -> None:
-        """Hand tasks back at once, unchanged (graceful shutdown, unused prefetch)."""
+        """Hand tasks back at once, unchanged (graceful shutdown, unused prefetch).
+
+        Like a deferral, the hand-back is not counted as a delivery and the count so far
+        is kept: the next delivery has this one's ``delivery_count``.
+        """
         if deliveries:
             await self._release([d.handle for d in deliveries])
 
@@ -363,10 +426,26 @@ def _letter(
         reason=reason,
         error_type=error_type,
         failed_at=now,
-        task_id=None if task is None else task.id,
+        task_id=_id_of_malformed(item.body) if task is None else task.id,
         skill=None if task is None else task.skill,
         attempts=item.delivery_count if task is None else task.attempt,
     )
+
+
+_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _id_of_malformed(body: bytes) -> str | None:
+    """The task id of a malformed message, when it is a JSON object whose ``id`` is a
+    valid task id (a field further on is what is wrong); else None: nothing names it."""
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    task_id = data.get("id") if isinstance(data, dict) else None
+    if isinstance(task_id, str) and _ID_PATTERN.fullmatch(task_id):
+        return task_id
+    return None
 
 
 def fresh_attempt(task: SkillTask) -> SkillTask:

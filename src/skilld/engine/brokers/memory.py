@@ -93,7 +93,8 @@ class MemoryBroker(Broker):
 
     def _add(self, message: Message, now: float) -> None:
         entry_id = next(self._ids)
-        entry = _Entry(message.body, message.priority, message.task_id)
+        # Deliveries carried over from the message this one replaces (a deferral).
+        entry = _Entry(message.body, message.priority, message.task_id, message.failed)
         self._entries[entry_id] = entry
         if message.delay > 0:
             entry.available_at = now + message.delay
@@ -180,6 +181,7 @@ class MemoryBroker(Broker):
             if found is not None:
                 entry_id, entry = found
                 entry.token = None
+                entry.deliveries -= 1  # a hand-back is not a delivery that failed
                 entry.available_at = now
                 heapq.heappush(self._ready, (-entry.priority, entry_id))
         self._signal()

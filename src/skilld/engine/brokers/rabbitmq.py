@@ -558,28 +558,26 @@ class RabbitMQBroker(Broker):
             rung = candidate
         return "", await self._rung(rung)
 
-    def _item(self, message: Message, due: float | None, *, failed: int = 0) -> tuple[bytes, Any]:
+    def _item(self, message: Message, due: float | None) -> tuple[bytes, Any]:
         headers: dict[str, Any] = {}
         if due is not None:
             # Integer milliseconds: AMQP tables carry floats as 32-bit, far too coarse
             # for a time since the epoch.
             headers[H_DUE] = round(due * 1000)
-        if failed:
-            headers[H_FAILED] = failed
+        if message.failed:
+            headers[H_FAILED] = message.failed
         props = self._properties(
             priority=message.priority, message_id=message.task_id, headers=headers or None
         )
         return message.body, props
 
-    async def _publish(
-        self, messages: Sequence[Message], failed: Sequence[int] | None = None
-    ) -> None:
+    async def _publish(self, messages: Sequence[Message]) -> None:
         now = time.time()
         items: list[tuple[str, str, bytes, Any]] = []
-        for index, message in enumerate(messages):
+        for message in messages:
             due = now + message.delay if message.delay > _ON_TIME_S else None
             exchange, key = await self._route(message, due=due)
-            body, props = self._item(message, due, failed=failed[index] if failed else 0)
+            body, props = self._item(message, due)
             items.append((exchange, key, body, props))
         await self._send(items)
 
@@ -714,9 +712,9 @@ class RabbitMQBroker(Broker):
         round for the time it still has to wait), or a redelivered one on a classic
         queue (whose server keeps no count)."""
         lease = item.lease
-        message = Message(lease.body, lease.priority, 0.0, lease.message_id)
+        message = Message(lease.body, lease.priority, 0.0, lease.message_id, _carried(lease))
         exchange, key = await self._route(message, due=item.due)
-        body, props = self._item(message, item.due, failed=_carried(lease))
+        body, props = self._item(message, item.due)
         await self._send([(exchange, key, body, props)])
         await self._settle([lease], "ack")
 
@@ -795,20 +793,20 @@ class RabbitMQBroker(Broker):
         live = [lease for lease in handles if lease.live]
         if not live:
             return
-        messages = [Message(lease.body, lease.priority, 0.0, lease.message_id) for lease in live]
-        await self._publish(messages, [_carried(lease) for lease in live])
+        messages = [
+            Message(lease.body, lease.priority, 0.0, lease.message_id, _carried(lease))
+            for lease in live
+        ]
+        await self._publish(messages)
         await self._settle(live, "ack")
 
     async def _requeue(self, handle: Any, message: Message) -> None:
         lease: _Lease = handle
         if not lease.live:
             return  # the lease was lost: whoever holds the message now settles it
-        # A deferral sends the same body back (a retry sends the next attempt): it keeps
-        # the count of deliveries that ended without a result. Without that, a task that
-        # kills its worker would loop for ever: the next delivery finds the dead worker's
-        # claim still held, defers, and a fresh message would start counting from one.
-        carried = _carried(lease) if message.body == lease.body else 0
-        await self._publish([message], [carried])
+        # The base class sets message.failed: a deferral carries the count of deliveries
+        # that ended without a result, a retry starts again (see brokers/base.py).
+        await self._publish([message])
         await self._settle([lease], "ack")
 
     async def _dead_letter(self, handle: Any, letter: DeadLetter) -> None:

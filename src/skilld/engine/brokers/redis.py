@@ -10,6 +10,7 @@ Delivery::
     XADD ─► stream ─► XREADGROUP (lease) ─┬─ ack ───────► XACK + XDEL (trimmed at once)
                                           ├─ retry ─────► XACK + XDEL, ZADD delayed
                                           ├─ release ───► re-XADD (count kept), XACK + XDEL
+                                          ├─ defer ─────► like retry, count kept
                                           ├─ dead ──────► XACK + XDEL, XADD dead stream
                                           └─ consumer died: idle > visibility timeout
                                              ─► XAUTOCLAIM by one reclaimer at a time
@@ -77,7 +78,13 @@ local group, consumer = ARGV[1], ARGV[2]
 local limit, now = tonumber(ARGV[3]), tonumber(ARGV[4])
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, m in ipairs(due) do
-  redis.call('XADD', KEYS[3 + tonumber(string.sub(m, 1, 1))], '*', 'b', string.sub(m, 34))
+  local stream = KEYS[3 + tonumber(string.sub(m, 1, 1))]
+  local carried = string.match(string.sub(m, 2, 33), ':(%d+)$')
+  if carried then
+    redis.call('XADD', stream, '*', 'b', string.sub(m, 34), 'd', carried)
+  else
+    redis.call('XADD', stream, '*', 'b', string.sub(m, 34))
+  end
   redis.call('ZREM', KEYS[1], m)
 end
 local out = {-1}
@@ -156,7 +163,8 @@ return n
 )
 
 # KEYS: stream, target stream, delayed
-# ARGV: group, consumer, id, count, body, due_ms (0: now), member prefix (priority + uuid)
+# ARGV: group, consumer, id, count, body, due_ms (0: now), member prefix (see _member_tag),
+# deliveries carried over (Message.failed)
 _REQUEUE = (
     _OWNED
     + """
@@ -166,14 +174,15 @@ redis.call('XDEL', KEYS[1], ARGV[3])
 if tonumber(ARGV[6]) > 0 then
   redis.call('ZADD', KEYS[3], ARGV[6], ARGV[7] .. ARGV[5])
 else
-  redis.call('XADD', KEYS[2], '*', 'b', ARGV[5])
+  redis.call('XADD', KEYS[2], '*', 'b', ARGV[5], 'd', ARGV[8])
 end
 return 1
 """
 )
 
 # KEYS: the stream of each handle; ARGV: group, consumer, then (id, count) per key.
-# The message goes to the end of its stream with its delivery count carried in 'd'.
+# The message goes to the end of its stream with its delivery count carried in 'd' (this
+# delivery not counted: a hand-back is not a delivery that failed).
 _RELEASE = (
     _OWNED
     + """
@@ -183,7 +192,7 @@ for i = 1, #KEYS do
   if owned(KEYS[i], ARGV[1], ARGV[2], id, count) then
     local e = redis.call('XRANGE', KEYS[i], id, id)[1]
     if e then
-      local prior = tonumber(field(e[2], 'd') or '0') + tonumber(count)
+      local prior = tonumber(field(e[2], 'd') or '0') + tonumber(count) - 1
       redis.call('XADD', KEYS[i], '*', 'b', field(e[2], 'b'), 'd', prior)
     end
     redis.call('XACK', KEYS[i], ARGV[1], id)
@@ -292,6 +301,16 @@ def _letter_from(fields: dict[bytes, bytes]) -> DeadLetter:
         skill=text("s") or None,
         attempts=int(text("a") or 0),
     )
+
+
+def _member_tag(priority: int, failed: int) -> str:
+    """The 33 characters that start a delayed message's sorted-set member: its priority,
+    then a unique tag ending in ``:N`` when it carries N deliveries (``Message.failed``)
+    into the stream entry it becomes. A uuid is hex, so ``:`` never occurs by chance."""
+    if failed <= 0:
+        return f"{priority}{uuid.uuid4().hex}"
+    tail = f":{min(failed, 9_999_999)}"
+    return f"{priority}{uuid.uuid4().hex[: 32 - len(tail)]}{tail}"
 
 
 class RedisBroker(Broker):
@@ -417,8 +436,10 @@ class RedisBroker(Broker):
                     priority = min(max(m.priority, 0), 9)
                     if m.delay > 0:
                         due = now_ms + int(m.delay * 1000)
-                        member = f"{priority}{uuid.uuid4().hex}".encode() + m.body
+                        member = _member_tag(priority, m.failed).encode() + m.body
                         pipe.zadd(self.keys.delayed(self.queue), {member: due})
+                    elif m.failed:
+                        pipe.xadd(self._streams[priority], {"b": m.body, "d": m.failed})
                     else:
                         pipe.xadd(self._streams[priority], {"b": m.body})
                 await pipe.execute()
@@ -525,7 +546,8 @@ class RedisBroker(Broker):
                 count,
                 message.body,
                 due,
-                f"{priority}{uuid.uuid4().hex}",
+                _member_tag(priority, message.failed),
+                message.failed,
             ],
         )
 

@@ -128,12 +128,14 @@ class SQLiteBroker(Broker):
 
     async def _publish(self, messages: Sequence[Message]) -> None:
         now = time.time()
-        rows = [(self.queue, m.body, m.priority, now + m.delay, m.task_id) for m in messages]
+        rows = [
+            (self.queue, m.body, m.priority, now + m.delay, m.task_id, m.failed) for m in messages
+        ]
 
         def op(conn: sqlite3.Connection) -> None:
             conn.executemany(
-                "INSERT INTO messages (queue, body, priority, available_at, task_id)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO messages (queue, body, priority, available_at, task_id, deliveries)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -203,8 +205,8 @@ class SQLiteBroker(Broker):
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE messages SET body = ?, priority = ?, available_at = ?, lease = NULL,"
-                " deliveries = 0 WHERE id = ? AND lease = ?",
-                (message.body, message.priority, available_at, *handle),
+                " deliveries = ? WHERE id = ? AND lease = ?",
+                (message.body, message.priority, available_at, message.failed, *handle),
             )
 
         await self._db.run(op)
@@ -214,8 +216,10 @@ class SQLiteBroker(Broker):
         now = time.time()
 
         def op(conn: sqlite3.Connection) -> None:
+            # A hand-back is not a delivery that failed: it does not count.
             conn.executemany(
-                "UPDATE messages SET lease = NULL, available_at = ? WHERE id = ? AND lease = ?",
+                "UPDATE messages SET lease = NULL, available_at = ?,"
+                " deliveries = MAX(deliveries - 1, 0) WHERE id = ? AND lease = ?",
                 [(now, *h) for h in handles],
             )
 
