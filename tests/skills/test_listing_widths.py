@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from skilld.skills.widths import (
     ELLIPSIS,
+    cut_by_clusters,
     cut_texts_width,
     cut_to_width,
     display_width,
@@ -50,3 +51,50 @@ def test_an_escape_sequence_split_across_texts_is_not_joined() -> None:
     assert display_width("\x1b[31m") == 0
     assert total_width(["\x1b[", "31m"]) == display_width("\x1b[") + display_width("31m") == 3
     assert cut_texts_width(["\x1b[…", "31m…"]) == 5
+
+
+wide = st.sampled_from(
+    [
+        *"ab -.,",
+        *"\x07\t\r\n",
+        "日",
+        "語",
+        "한",
+        "👍",
+        "❤",
+        "\ufe0f",
+        "\U0001f3fb",
+        "e\u0301",
+        "\u0301",
+        "\u200d",
+        "\u200b",
+        "👨\u200d👩\u200d👧",
+        "🇯",
+        "🇵",
+        "\u1100",
+        "\u1161",
+        "\u11a8",
+        "क्ष",
+        "\u0903",
+        "ก",
+        "\u0e33",
+        "\u0600",
+        "\u00a0",
+        "\u3000",
+        "\u2028",
+        "\u00ad",
+        "—",
+        "1\ufe0f\u20e3",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(wide, min_size=1, max_size=60).map("".join), st.integers(1, 50))
+def test_cutting_by_characters_gives_the_cluster_definition(text: str, width: int) -> None:
+    if display_width(text) <= width or text.isascii():
+        return
+    window = text[: 2 * width + 16]
+    if display_width(window) <= width - 1:
+        window = text
+    assert cut_to_width(text, width) == cut_by_clusters(window, width - 1)

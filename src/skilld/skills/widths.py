@@ -8,6 +8,7 @@ call where that gives the same sum.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import compress
@@ -57,15 +58,44 @@ def cut_to_width(text: str, width: int) -> str:
 @lru_cache(maxsize=1 << 12)
 def _cut_clusters(text: str, width: int) -> str:
     """:func:`cut_to_width` for text that may hold wide characters and grapheme clusters,
-    memoized: splitting into clusters costs tens of microseconds, and an overflowing
-    listing cuts the same descriptions to the same width turn after turn."""
-    # Largest prefix of whole grapheme clusters within width - 1 columns, found by
-    # bisection (prefix widths never shrink); only a window as wide as needed is split
-    # (2 * width characters cover width columns unless zero-width marks abound).
+    memoized: an overflowing listing cuts the same descriptions to the same width turn
+    after turn."""
+    # Only a window as wide as needed is looked at (2 * width characters cover width
+    # columns unless zero-width marks abound); the result is the same for any window
+    # wider than the limit, since a prefix splits into the same clusters as the text.
     limit = width - 1
     window = text[: 2 * width + 16]
     if display_width(window) <= limit:
         window = text
+    if _ESCAPES.search(window):
+        return cut_by_clusters(window, limit)
+    # The longest prefix in characters within the limit, by bisection (splitting text
+    # into clusters costs far more than measuring it), then back to the start of the
+    # cluster its next character belongs to: the longest prefix of whole clusters. The
+    # same as cut_by_clusters wherever prefix widths never shrink, which escape
+    # sequences alone break (a property test checks the rest).
+    low, high = 0, len(window)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if display_width(window[:middle]) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    end = 0
+    for cluster in wcwidth.iter_graphemes(window[: low + 1]):
+        if end + len(cluster) > low:
+            break
+        end += len(cluster)
+    return window[:end].rstrip() + ELLIPSIS
+
+
+_ESCAPES = re.compile("[\x1b\x80-\x9f]")
+"""What can start a terminal escape sequence (ESC and the C1 controls)."""
+
+
+def cut_by_clusters(window: str, limit: int) -> str:
+    """The longest prefix of whole grapheme clusters of ``window`` within ``limit``
+    columns, with ``…``: the definition, by bisection over the clusters."""
     clusters = list(wcwidth.iter_graphemes(window))
     low, high = 0, len(clusters)
     while low < high:
