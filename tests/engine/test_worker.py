@@ -8,11 +8,11 @@ from collections import Counter
 from typing import Any
 
 from skilld.engine.breaker import BreakerPolicy
-from skilld.engine.brokers import Broker
+from skilld.engine.brokers import Broker, open_broker
 from skilld.engine.executor import EventSink, FunctionExecutor
 from skilld.engine.operations import cancel, submit, submit_many
 from skilld.engine.retry import RetryPolicy
-from skilld.engine.stores import Store
+from skilld.engine.stores import Store, open_store
 from skilld.engine.task import SkillTask, TaskResult, TaskStatus
 from skilld.engine.worker import Worker
 from skilld.exceptions import ModelAPIError, Retry, SkillNotFoundError
@@ -452,3 +452,68 @@ async def test_cancel_arriving_while_the_claim_is_written_is_not_lost() -> None:
         await submit(broker, store, task)
         [result] = await results(store, [task.id], timeout=5)
     assert result.status is TaskStatus.CANCELLED
+
+
+async def _past_the_delivery_limit(broker: Broker, store: Store, tasks: list[SkillTask]) -> None:
+    """Deliver ``tasks`` as often as the limit allows, each time to a "worker" that dies
+    (it claims the task, then never settles the message)."""
+    for turn in range(broker.max_deliveries):
+        got: list[str] = []
+        while len(got) < len(tasks):
+            for delivery in await broker.fetch(len(tasks), timeout=3):
+                assert delivery.delivery_count == turn + 1
+                got.append(delivery.task.id)
+                await store.claim(delivery.task.id, worker=f"killed-{turn}", lease_s=60)
+        assert sorted(got) == sorted(t.id for t in tasks)
+
+
+async def test_task_dead_lettered_by_the_delivery_limit_gets_a_dead_result(
+    backend_urls: tuple[str, str],
+) -> None:
+    broker_url, store_url = backend_urls
+    async with (
+        open_broker(broker_url, visibility_timeout=0.1, max_deliveries=2) as broker,
+        open_store(store_url) as store,
+    ):
+        task = SkillTask(skill="crasher")
+        done = SkillTask(skill="crasher", args="finished before")
+        await submit_many(broker, store, [task, done])
+        await store.finish(TaskResult(id=done.id, status=TaskStatus.SUCCEEDED, output="kept"))
+        await _past_the_delivery_limit(broker, store, [task, done])
+        calls: list[str] = []
+        async with worker(broker, store, lambda t: calls.append(t.args), concurrency=1) as w:
+            result = await store.wait(task.id, 10)
+            for _ in range(100):
+                if await broker.dead_letter_count() == 2:
+                    break
+                await asyncio.sleep(0.05)  # polls the dead-letter count; no fixed wait
+        assert calls == []
+        assert result is not None
+        assert (result.status, result.attempts, result.skill) == (TaskStatus.DEAD, 1, "crasher")
+        assert result.error is not None
+        assert result.error.type == "DeliveryLimitExceeded"
+        assert "delivered 3 times" in result.error.message
+        events = await store.events(task.id)
+        assert events[-1].type == "finished"
+        assert events[-1].data["status"] == "dead"
+        # A finished result is never overwritten, not even by a dead letter.
+        assert await store.get(done.id) == TaskResult(
+            id=done.id, status=TaskStatus.SUCCEEDED, output="kept"
+        )
+        assert w.stats.dead == 2
+
+
+async def test_malformed_message_with_a_valid_id_gets_a_dead_result(
+    broker: Broker, store: Store
+) -> None:
+    await broker.publish_raw(b'{"id": "bad-1", "skill": "s", "priority": "high"}')
+    await broker.publish_raw(b"[1, 2]")  # names no task: nothing to record
+    async with worker(broker, store, lambda t: "ok") as w:
+        result = await store.wait("bad-1", 10)
+    assert result is not None
+    assert result.status is TaskStatus.DEAD
+    assert result.error is not None
+    assert result.error.type == "MalformedTaskError"
+    assert "at `$.priority`" in result.error.message
+    assert [e.type for e in await store.events("bad-1")][-1] == "finished"
+    assert w.stats.dead >= 1

@@ -13,6 +13,12 @@ a model costs a coroutine, not a thread). For each delivery::
                                    ├─ dead ──► store ``dead`` ─► dead-letter queue
                                    └─ fail ──► store ``failed`` ─► ack
 
+A message the broker dead-letters while fetching (malformed, or delivered more than
+``max_deliveries`` times: it keeps killing the workers that run it) never reaches a
+handler; the worker stores a ``dead`` result for it (and so its ``finished`` event), so a
+client waiting on the task sees it end. A malformed message without a valid ``id`` names
+no task: there is nothing to record, only the dead letter.
+
 While tasks run, one loop renews all their claims and broker leases in a batch (a
 10-minute model call is never handed to a second worker), another asks the store about
 cancellations made in other processes, a third writes the heartbeat. :meth:`Worker.stop`
@@ -30,7 +36,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +49,7 @@ from skilld.engine.breaker import (
     counts_as_failure,
     retry_after_of,
 )
-from skilld.engine.brokers.base import Broker, Delivery
+from skilld.engine.brokers.base import Broker, DeadLetter, Delivery
 from skilld.engine.executor import Executor, Outcome
 from skilld.engine.retry import RetryPolicy
 from skilld.engine.stores.base import Acquired, Busy, Claim, Finished, Store, WorkerInfo
@@ -55,6 +61,7 @@ from skilld.engine.task import (
     TaskTimings,
     TaskUsage,
 )
+from skilld.exceptions import MalformedTaskError
 
 __all__ = ["Worker", "WorkerStats"]
 
@@ -288,11 +295,14 @@ class Worker:
                 await _first(self._slot_free.wait(), self._stopping.wait())
                 continue
             try:
-                deliveries = await self.broker.fetch(min(free, self.fetch_batch), timeout=0.2)
+                received = await self.broker.receive(min(free, self.fetch_batch), timeout=0.2)
             except Exception:
                 log.exception("worker %s: fetching from %s failed", self.id, self.broker.url)
                 await _first(asyncio.sleep(1.0), self._stopping.wait())
                 continue
+            deliveries = received.deliveries
+            if received.dead:
+                await self._record_dead_letters(received.dead)
             if self._stopping.is_set():
                 await self.broker.release(deliveries)  # fetched after stop(): hand back
                 return
@@ -305,6 +315,48 @@ class Worker:
                 handler = asyncio.create_task(self._handle(delivery))
                 self._handlers.add(handler)
                 handler.add_done_callback(self._handler_done)
+
+    async def _record_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Store a ``dead`` result for each message the broker dead-lettered while
+        fetching, when its task id is known (see the module docstring)."""
+        for letter in letters:
+            self.stats.dead += 1
+            if letter.task_id is None:
+                continue  # malformed beyond naming a task: nobody can be waiting on it
+            try:
+                await self._record_dead(letter, letter.task_id)
+            except Exception:
+                log.exception(
+                    "worker %s: recording the dead letter of %s failed", self.id, letter.task_id
+                )
+
+    async def _record_dead(self, letter: DeadLetter, task_id: str) -> None:
+        try:
+            task: SkillTask | None = letter.task()
+        except MalformedTaskError:
+            task = None
+            current = await self.store.get(task_id)
+            if current is not None and current.status is TaskStatus.RUNNING:
+                # A well-formed message of the same id runs somewhere: its worker writes
+                # the result, which this malformed copy must not pre-empt.
+                return
+        result = TaskResult(
+            id=task_id,
+            status=TaskStatus.DEAD,
+            skill=letter.skill,
+            error=TaskError(letter.error_type, letter.reason),
+            attempts=letter.attempts,
+            worker=self.id,
+            timings=TaskTimings(
+                created_at=None if task is None else task.created_at,
+                finished_at=self._clock(),
+            ),
+            skill_version=None if task is None else task.skill_version,
+        )
+        # Not fenced by a claim: the claim still held is most likely the one of the worker
+        # this task killed. A terminal result already written is kept (finish refuses).
+        if not await self.store.finish(result):
+            log.info("worker %s: %s already had a result; kept it", self.id, task_id)
 
     def _handler_done(self, handler: asyncio.Task[None]) -> None:
         self._handlers.discard(handler)
