@@ -23,6 +23,7 @@ import typer
 from skilld.engine import defaults
 from skilld.engine.brokers import Broker, open_broker
 from skilld.engine.stores import Store, open_store
+from skilld.engine.urls import redact
 from skilld.exceptions import ConfigurationError, SkilldError
 from skilld.settings import Settings
 
@@ -127,7 +128,7 @@ def worker(
             loop.add_signal_handler(signum, engine.stop)
         async with broker_obj, store_obj:
             typer.echo(
-                f"skilld worker {engine.id}: {broker_url} -> {store_url}, "
+                f"skilld worker {engine.id}: {redact(broker_url)} -> {redact(store_url)}, "
                 f"concurrency {concurrency}, {found} skills",
                 err=True,
             )

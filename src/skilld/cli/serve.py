@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from skilld.engine import defaults
+from skilld.engine.urls import redact
 from skilld.exceptions import SkilldError
 
 if TYPE_CHECKING:
@@ -281,7 +282,7 @@ async def _serve(
         workers = f"{plan.concurrency} task(s) at once" if worker else "no worker (gateway only)"
         typer.echo(
             f"skilld serve: listening on {_url_of(sock)}\n"
-            f"  broker {plan.broker_url}\n  store  {plan.store_url}\n"
+            f"  broker {redact(plan.broker_url)}\n  store  {redact(plan.store_url)}\n"
             f"  {skills} skill(s), {workers}"
             + ("" if config.auth_required else ", no authentication (loopback only)")
         )

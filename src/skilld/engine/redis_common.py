@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from skilld.engine import defaults
+from skilld.engine.urls import redact
 from skilld.exceptions import BackendUnavailableError, MissingDependencyError
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ class Unavailable:
 
     def __init__(self, what: str, url: str) -> None:
         self.what = what
-        self.url = url
+        self.url = redact(url)  # shown in errors and logs: never the password
 
     def __enter__(self) -> None:
         return None

@@ -1,4 +1,10 @@
-"""Backend URLs: ``memory://[name]``, ``sqlite:///path``, ``amqp://…``, ``redis://…``."""
+"""Backend URLs: ``memory://[name]``, ``sqlite:///path``, ``amqp://…``, ``redis://…``.
+
+A URL may carry a password (``amqp://user:PASSWORD@host``, ``redis://:PASSWORD@host``,
+``?password=…``). Wherever skilld shows or logs a URL (``skilld serve``'s banner,
+``skilld worker``'s first line, error messages, log lines) it shows what
+:func:`redact` leaves of it, never the password.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,42 @@ from urllib.parse import parse_qsl, urlsplit
 
 from skilld.exceptions import ConfigurationError
 
-__all__ = ["BackendURL", "parse_url"]
+__all__ = ["BackendURL", "parse_url", "redact"]
+
+# Query options whose value is a credential (compared lower-case).
+_SECRET_OPTIONS = frozenset(
+    {"password", "passwd", "pwd", "pass", "secret", "token", "api_key", "apikey", "auth"}
+)
+MASK = "***"
+
+
+def redact(url: str) -> str:
+    """``url`` as it may be shown or logged: the password of its user info and the value
+    of any credential option (``password=``, ``token=``...) replaced by ``***``.
+
+    ``amqp://guest:guest@host:5672/`` becomes ``amqp://guest:***@host:5672/``; a user
+    name alone (``amqp://guest@host``) is kept, as are URLs without credentials. Text
+    that is not ``scheme://…`` is returned unchanged.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    location, question, query = rest.partition("?")
+    netloc, slash, path = location.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if at:
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if colon else netloc
+    if question:
+        query = "&".join(_redact_option(option) for option in query.split("&"))
+    return f"{scheme}{sep}{netloc}{slash}{path}{question}{query}"
+
+
+def _redact_option(option: str) -> str:
+    name, eq, _value = option.partition("=")
+    if eq and name.lower() in _SECRET_OPTIONS:
+        return f"{name}={MASK}"
+    return option
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +73,9 @@ class BackendURL:
         try:
             return float(raw)
         except ValueError:
-            raise ConfigurationError(f"{self.url}: option {name}={raw!r} is not a number") from None
+            raise ConfigurationError(
+                f"{redact(self.url)}: option {name}={raw!r} is not a number"
+            ) from None
 
 
 def parse_url(url: str, *, kind: str) -> BackendURL:
@@ -40,7 +83,8 @@ def parse_url(url: str, *, kind: str) -> BackendURL:
     scheme, sep, rest = url.partition("://")
     if not sep or not scheme:
         raise ConfigurationError(
-            f"{kind} URL {url!r} has no scheme: use memory://, sqlite:///PATH, amqp://… or redis://…"
+            f"{kind} URL {redact(url)!r} has no scheme: "
+            "use memory://, sqlite:///PATH, amqp://… or redis://…"
         )
     scheme = scheme.lower()
     location, _, query = rest.partition("?")
@@ -48,7 +92,8 @@ def parse_url(url: str, *, kind: str) -> BackendURL:
     if scheme == "sqlite":
         if not location.startswith("/") or location == "/":
             raise ConfigurationError(
-                f"{kind} URL {url!r}: write sqlite:///relative/file.db or sqlite:////abs/file.db"
+                f"{kind} URL {redact(url)!r}: "
+                "write sqlite:///relative/file.db or sqlite:////abs/file.db"
             )
         location = location[1:]
     elif scheme not in ("memory",):

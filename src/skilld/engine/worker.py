@@ -61,6 +61,7 @@ from skilld.engine.task import (
     TaskTimings,
     TaskUsage,
 )
+from skilld.engine.urls import redact
 from skilld.exceptions import MalformedTaskError
 
 __all__ = ["Worker", "WorkerStats"]
@@ -297,7 +298,9 @@ class Worker:
             try:
                 received = await self.broker.receive(min(free, self.fetch_batch), timeout=0.2)
             except Exception:
-                log.exception("worker %s: fetching from %s failed", self.id, self.broker.url)
+                log.exception(
+                    "worker %s: fetching from %s failed", self.id, redact(self.broker.url)
+                )
                 await _first(asyncio.sleep(1.0), self._stopping.wait())
                 continue
             deliveries = received.deliveries

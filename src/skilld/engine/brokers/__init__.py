@@ -9,11 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from skilld.engine.brokers.base import Broker, DeadLetter, Delivery, Message, RawDelivery
-from skilld.engine.urls import parse_url
+from skilld.engine.brokers.base import (
+    Broker,
+    DeadLetter,
+    Delivery,
+    Message,
+    RawDelivery,
+    Received,
+)
+from skilld.engine.urls import parse_url, redact
 from skilld.exceptions import ConfigurationError
 
-__all__ = ["Broker", "DeadLetter", "Delivery", "Message", "RawDelivery", "open_broker"]
+__all__ = [
+    "Broker",
+    "DeadLetter",
+    "Delivery",
+    "Message",
+    "RawDelivery",
+    "Received",
+    "open_broker",
+]
 
 
 def open_broker(url: str, **options: Any) -> Broker:
@@ -40,6 +55,6 @@ def open_broker(url: str, **options: Any) -> Broker:
 
         return RedisBroker.from_url(parsed, **options)
     raise ConfigurationError(
-        f"broker URL {url!r}: unknown scheme {parsed.scheme!r} "
+        f"broker URL {redact(url)!r}: unknown scheme {parsed.scheme!r} "
         "(use memory://, sqlite:///PATH, amqp://… or redis://…)"
     )

@@ -81,7 +81,7 @@ from urllib.parse import urlencode
 from skilld.engine import defaults
 from skilld.engine.brokers.base import Broker, DeadLetter, Message, RawDelivery, is_replayable
 from skilld.engine.task import decode_task
-from skilld.engine.urls import BackendURL
+from skilld.engine.urls import BackendURL, redact
 from skilld.exceptions import (
     BackendUnavailableError,
     ConfigurationError,
@@ -330,7 +330,7 @@ class RabbitMQBroker(Broker):
             )
         except (TimeoutError, OSError, aio_pika.exceptions.AMQPError) as exc:
             raise BackendUnavailableError(
-                f"RabbitMQ broker {_safe(self.url)}: cannot connect ({exc or type(exc).__name__})"
+                f"RabbitMQ broker {redact(self.url)}: cannot connect ({exc or type(exc).__name__})"
             ) from exc
         self._conn = conn
         self._server_version = _server_version(conn)
@@ -365,7 +365,7 @@ class RabbitMQBroker(Broker):
 
     def _on_reconnect(self, *_: Any) -> None:
         self.reconnections += 1
-        log.warning("RabbitMQ broker %s: reconnected", _safe(self.url))
+        log.warning("RabbitMQ broker %s: reconnected", redact(self.url))
 
     def _on_sub_reopen(self, *_: Any) -> None:
         # The consuming channel is new: every buffered delivery of the old one was given
@@ -391,7 +391,7 @@ class RabbitMQBroker(Broker):
                         await self._start_consumer(self._want_prefetch)
                 return
             except Exception as exc:  # the server may still be starting up
-                log.warning("RabbitMQ broker %s: consuming again failed: %s", self.url, exc)
+                log.warning("RabbitMQ broker %s: consuming again failed: %s", redact(self.url), exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
@@ -402,7 +402,7 @@ class RabbitMQBroker(Broker):
         await self._conn.ready()
         transport = self._conn.transport
         if transport is None:
-            raise BackendUnavailableError(f"RabbitMQ broker {_safe(self.url)}: not connected")
+            raise BackendUnavailableError(f"RabbitMQ broker {redact(self.url)}: not connected")
         channel = await transport.connection.channel(publisher_confirms=False)
         return cast("aiormq.Channel", channel)
 
@@ -538,7 +538,7 @@ class RabbitMQBroker(Broker):
                     problem = f"the server refused the message ({confirm!r})"
             if loop.time() >= deadline:
                 raise BackendUnavailableError(
-                    f"RabbitMQ broker {_safe(self.url)}: publishing failed for "
+                    f"RabbitMQ broker {redact(self.url)}: publishing failed for "
                     f"{self.publish_timeout:g}s: {problem}"
                 )
             log.info("RabbitMQ broker: publish again after: %s", problem)
@@ -1073,13 +1073,3 @@ def _server_version(conn: Any) -> tuple[int, ...]:
         return tuple(int(p) for p in _text(raw).split(".")[:3])
     except (AttributeError, ValueError):
         return ()
-
-
-def _safe(url: str) -> str:
-    """The URL without its password (for messages and logs)."""
-    scheme, sep, rest = url.partition("://")
-    creds, at, host = rest.rpartition("@")
-    if not at:
-        return url
-    user = creds.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{host}"

@@ -17,7 +17,7 @@ from skilld.engine.stores.base import (
     Store,
     WorkerInfo,
 )
-from skilld.engine.urls import parse_url
+from skilld.engine.urls import parse_url, redact
 from skilld.exceptions import ConfigurationError
 
 __all__ = [
@@ -48,6 +48,6 @@ def open_store(url: str, **options: Any) -> Store:
 
         return RedisStore.from_url(parsed, **options)
     raise ConfigurationError(
-        f"store URL {url!r}: unknown scheme {parsed.scheme!r} "
+        f"store URL {redact(url)!r}: unknown scheme {parsed.scheme!r} "
         "(use memory://, sqlite:///PATH or redis://…)"
     )

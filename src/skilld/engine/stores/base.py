@@ -51,6 +51,7 @@ import msgspec
 
 from skilld.engine.breaker import BreakerState
 from skilld.engine.task import SkillTask, TaskEvent, TaskResult, TaskStatus, TaskTimings
+from skilld.engine.urls import redact
 
 __all__ = [
     "Acquired",
@@ -252,7 +253,7 @@ class Store(ABC):
                     try:
                         found = await self._get(ids[start : start + 500])
                     except Exception:
-                        log.exception("re-reading awaited results from %s failed", self.url)
+                        log.exception("re-reading awaited results from %s failed", redact(self.url))
                         break
                     for result in found.values():
                         if result.terminal:
