@@ -101,16 +101,6 @@ LISTING_OVERRIDES: tuple[ListingOverride, ...] = ("on", "name-only", "user-invoc
 ListingFormat = Literal["text", "xml"]
 
 
-def _escape_all(values: list[str]) -> list[str]:
-    """``values`` XML-escaped, in one pass over them all when no value holds a NUL."""
-    if not values:
-        return values
-    blob = "\x00".join(values)
-    if blob.count("\x00") != len(values) - 1:  # a NUL inside a value: one by one
-        return list(map(escape, values))
-    return escape(blob).split("\x00")
-
-
 def _clear_memos() -> None:
     """Forget every memoized entry text, cut and column (what the first listing of a
     process pays; the benchmark's cold cases)."""
@@ -292,15 +282,14 @@ class Listing:
 
     def xml(self) -> str:
         """The agentskills.io form: ``<available_skills>`` with one ``<skill>`` each."""
-        fields = [(name, text, location) for name, text, location, _, _ in self.entries]
-        escaped = iter(_escape_all([v for field in fields for v in field if v is not None]))
         parts = ["<available_skills>"]
-        for _, text, location in fields:
-            parts.append(f"  <skill>\n    <name>{next(escaped)}</name>")
-            if text is not None:
-                parts.append(f"    <description>{next(escaped)}</description>")
-            if location is not None:
-                parts.append(f"    <location>{next(escaped)}</location>")
+        for entry in self.entries:
+            parts.append("  <skill>")
+            parts.append(f"    <name>{escape(entry.name)}</name>")
+            if entry.description is not None:
+                parts.append(f"    <description>{escape(entry.description)}</description>")
+            if entry.location is not None:
+                parts.append(f"    <location>{escape(entry.location)}</location>")
             parts.append("  </skill>")
         parts.append("</available_skills>")
         return "\n".join(parts)
