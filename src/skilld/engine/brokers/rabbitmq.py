@@ -45,8 +45,9 @@ dead-letters a message after ``x-delivery-limit`` returns; the client-side limit
 redelivery: the consumer puts a redelivered message back with its count in a header, so
 the limit holds there too. A message that replaces another one of the same task (a
 deferral, a hand-back, a delayed message sent round) carries the count of deliveries that
-ended without a result in the same header, so a task that kills its worker is stopped
-even though the next delivery finds the dead worker's claim and defers.
+ended without a result (``Message.failed``, set by the base class for deferrals) in the
+same header, so a task that kills its worker is stopped even though the next delivery
+finds the dead worker's claim and defers.
 
 Priorities: classic queues (``x-max-priority``); RabbitMQ 3.x quorum queues have none
 (``supports_priority`` is False).
