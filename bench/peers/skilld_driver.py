@@ -253,7 +253,10 @@ def main() -> None:
             warm_up(*client("noop"), args.warmup)
             check_alive(procs, "skilld")
             record["worker_pids"] = [p.pid for p in procs[: args.processes]]
-            profiler = start_profiler(options, procs[0].pid)
+            # ``--option profile_target=client`` samples this process (the producer and
+            # the poller) instead of the first worker.
+            target = os.getpid() if options.get("profile_target") == "client" else procs[0].pid
+            profiler = start_profiler(options, target)
             try:
                 outcome = run_load(spec_of(args), *client(args.task))
             finally:
