@@ -450,7 +450,7 @@ def test_memos_change_nothing() -> None:
 def test_columns_are_reused_only_for_the_very_same_skills() -> None:
     first = [mk("a", "First."), mk("b", "x" * 60)]
     second = [mk("a", "Second."), mk("b", "x" * 60)]
-    assert first == second  # Skill.__eq__ does not look at the description
+    assert first != second  # equal names and paths, other descriptions
     assert build_listing(first).text() == "- a: First.\n- b: " + "x" * 60
     assert build_listing(second).text() == "- a: Second.\n- b: " + "x" * 60
     # the same objects under other budgets, caps and overrides

@@ -279,3 +279,12 @@ def test_version_of_a_fileless_skill_survives_absurd_nesting() -> None:
     deep = "a: " + "[" * 3000 + "]" * 3000
     skill = skill_from_text(f"---\ndescription: d\n{deep}\n---\nbody", name="deep")
     assert skill.version.startswith("sha256:")
+
+
+def test_skills_compare_by_every_field() -> None:
+    one = skill_from_text("---\ndescription: d\n---\nbody", name="s")
+    assert one == skill_from_text("---\ndescription: d\n---\nbody", name="s")
+    from dataclasses import replace
+
+    assert replace(one, description="other") != one
+    assert hash(replace(one, description="other")) == hash(one)

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -188,12 +188,8 @@ class Skill:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Skill):
             return NotImplemented
-        return (self.name, self.source, self.path, self.body, self.frontmatter) == (
-            other.name,
-            other.source,
-            other.path,
-            other.body,
-            other.frontmatter,
+        return self is other or all(
+            getattr(self, f.name) == getattr(other, f.name) for f in _SKILL_FIELDS
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -231,3 +227,6 @@ class Skill:
                 for d in self.diagnostics
             ],
         }
+
+
+_SKILL_FIELDS = fields(Skill)
