@@ -5,7 +5,8 @@ steer* the engine derives from :class:`SkilldSignal` and is never an error::
 
     SkilldError
     ├── ConfigurationError            bad settings, a URL nobody serves
-    │   └── MissingDependencyError    an optional extra is not installed
+    │   ├── MissingDependencyError    an optional extra is not installed
+    │   └── SettingsFileError         a settings.json that cannot be read (names the file)
     ├── SkillError
     │   ├── SkillParseError           a SKILL.md the parser cannot read at all
     │   ├── SkillNotFoundError        no skill of that name (with close names)
@@ -57,6 +58,7 @@ __all__ = [
     "PermissionRuleError",
     "RemoteSkillError",
     "Retry",
+    "SettingsFileError",
     "ShellCommandDenied",
     "ShellCommandError",
     "SkillError",
@@ -87,6 +89,24 @@ class MissingDependencyError(ConfigurationError):
         self.extra = extra
         self.purpose = purpose
         super().__init__(f"{purpose} needs the {package!r} package: pip install 'skilld[{extra}]'")
+
+
+class SettingsFileError(ConfigurationError):
+    """A settings file that exists but cannot be used: unreadable, not JSON, not an object.
+
+    The message is ``<path>[:line:column]: <reason>``; ``path``, ``line`` and ``reason``
+    are kept so a lenient reader (hooks) can report it in its own list and go on.
+    """
+
+    def __init__(
+        self, path: Path, reason: str, *, line: int | None = None, column: int | None = None
+    ) -> None:
+        self.path = path
+        self.reason = reason
+        self.line = line
+        self.column = column
+        where = f"{path}:{line}:{column}" if line is not None else str(path)
+        super().__init__(f"{where}: {reason}")
 
 
 class SkillError(SkilldError):
@@ -197,17 +217,20 @@ class HookConfigError(HookError):
     """A hooks configuration that cannot be used; names the file, the event and the field.
 
     ``location`` is the path inside the configuration, such as
-    ``PreToolUse[0].hooks[1].timeout``.
+    ``PreToolUse[0].hooks[1].timeout``; None when the whole settings file is unusable.
     """
 
-    def __init__(self, reason: str, *, location: str = "", origin: str | None = None) -> None:
+    def __init__(
+        self, reason: str, *, location: str | None = "", origin: str | None = None
+    ) -> None:
         self.reason = reason
         self.location = location
         self.origin = origin
-        where = f"hooks.{location}" if location else "hooks"
+        # location None: the whole file is unusable, not its hooks key ("<file>: <reason>")
+        where = None if location is None else f"hooks.{location}" if location else "hooks"
         if origin:
-            where = f"{origin}: {where}"
-        super().__init__(f"{where}: {reason}")
+            where = f"{origin}: {where}" if where else origin
+        super().__init__(f"{where}: {reason}" if where else reason)
 
 
 class ModelError(SkilldError):

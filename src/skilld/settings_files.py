@@ -11,8 +11,9 @@ user      ``<home>/.claude/settings.json``                ``<home>/.claude``
 
 Highest precedence first. A missing file is no error; an empty one is an empty object (as
 Claude Code reads it), a UTF-8 BOM is accepted. A file that cannot be read or is not a
-JSON object raises :class:`ConfigurationError` naming it: what reads these files
-(permission rules, the listing's settings) never skips one silently.
+JSON object raises :class:`~skilld.exceptions.SettingsFileError` naming it: what reads
+these files (permission rules, the listing's settings) never skips one silently, and the
+hooks (:mod:`skilld.hooks.sources`) report it and go on with the other files.
 """
 
 from __future__ import annotations
@@ -24,11 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skilld.exceptions import ConfigurationError
+from skilld.exceptions import SettingsFileError
 from skilld.permissions import RuleSource
 from skilld.settings import Settings
 
-__all__ = ["MANAGED_SETTINGS_FILE", "SettingsFile", "read_settings_files"]
+__all__ = [
+    "MANAGED_SETTINGS_FILE",
+    "SettingsFile",
+    "read_settings_file",
+    "read_settings_files",
+    "settings_file_paths",
+]
 
 MANAGED_SETTINGS_FILE = "managed-settings.json"
 
@@ -43,7 +50,12 @@ class SettingsFile:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _candidates(cwd: Path, settings: Settings) -> list[tuple[RuleSource, Path, Path]]:
+def settings_file_paths(cwd: Path, settings: Settings) -> list[tuple[RuleSource, Path, Path]]:
+    """Every settings file Claude Code reads for ``cwd``, as (source, file, root folder).
+
+    Highest precedence first; the files need not exist. The one list of them: permission
+    rules, the listing's settings and hooks all read these.
+    """
     home_claude = settings.home / ".claude"
     return [
         (RuleSource.MANAGED, settings.managed_dir / MANAGED_SETTINGS_FILE, settings.managed_dir),
@@ -53,27 +65,29 @@ def _candidates(cwd: Path, settings: Settings) -> list[tuple[RuleSource, Path, P
     ]
 
 
-def _read_json(path: Path) -> Mapping[str, Any] | None:
+def read_settings_file(path: Path) -> Mapping[str, Any] | None:
+    """One settings file's JSON object, None if it does not exist.
+
+    Raises :class:`SettingsFileError` naming the file (and line) when it cannot be used.
+    """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig")  # Windows editors write a BOM
     except FileNotFoundError:
         return None
     except IsADirectoryError:
-        raise ConfigurationError(f"{path}: is a folder, not a settings file") from None
+        raise SettingsFileError(path, "is a folder, not a settings file") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigurationError(f"{path}: cannot be read: {error}") from error
+        raise SettingsFileError(path, f"cannot be read: {error}") from error
     if not text.strip():
         return {}  # an empty file is an empty object, as Claude Code treats it
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ConfigurationError(
-            f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}"
+        raise SettingsFileError(
+            path, f"invalid JSON: {error.msg}", line=error.lineno, column=error.colno
         ) from error
     if not isinstance(data, dict):
-        raise ConfigurationError(
-            f"{path}: settings must be a JSON object, not {type(data).__name__}"
-        )
+        raise SettingsFileError(path, f"settings must be a JSON object, not {type(data).__name__}")
     return data
 
 
@@ -82,13 +96,13 @@ def read_settings_files(
 ) -> list[SettingsFile]:
     """The settings files that exist for ``cwd``, highest precedence first.
 
-    Raises :class:`ConfigurationError` naming the file when one cannot be parsed.
+    Raises :class:`SettingsFileError` naming the file when one cannot be parsed.
     """
     settings = settings if settings is not None else Settings.from_env()
     base = Path(os.path.abspath(cwd if cwd is not None else os.getcwd()))
     found: list[SettingsFile] = []
-    for source, path, root in _candidates(base, settings):
-        data = _read_json(path)
+    for source, path, root in settings_file_paths(base, settings):
+        data = read_settings_file(path)
         if data is not None:
             found.append(SettingsFile(source, path, root, data))
     return found

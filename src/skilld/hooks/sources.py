@@ -5,32 +5,35 @@
 * project: ``<project>/.claude/settings.json``
 * local: ``<project>/.claude/settings.local.json``
 
-All hooks of all files run (they merge, none overrides another). ``"disableAllHooks":
-true`` in any of them turns every settings hook off. Loading is lenient: a file that is
-not JSON, or a broken entry inside one, is reported in :attr:`HooksConfig.errors` with the
-file's path and skipped, and the other hooks still load.
+The files are found and parsed by :mod:`skilld.settings_files`, the reader permission
+rules use too (so a BOM or an empty file means the same to both). All hooks of all files
+run, in the order above (they merge, none overrides another). ``"disableAllHooks": true``
+in any of them turns every settings hook off. Loading is lenient: a file that is not JSON,
+or a broken entry inside one, is reported in :attr:`HooksConfig.errors` with the file's
+path and skipped, and the other hooks still load.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from skilld.exceptions import HookConfigError
+from skilld.exceptions import HookConfigError, SettingsFileError
 from skilld.hooks.config import HooksConfig, parse_hooks
+from skilld.permissions import RuleSource
 from skilld.settings import Settings
+from skilld.settings_files import read_settings_file, settings_file_paths
 
 __all__ = ["load_settings_hooks", "settings_files"]
+
+# Hooks run from the broadest file to the narrowest (Claude Code's merge order), which is
+# not the precedence order permission rules use.
+_HOOKS_ORDER = (RuleSource.MANAGED, RuleSource.USER, RuleSource.PROJECT, RuleSource.LOCAL)
 
 
 def settings_files(settings: Settings, project_dir: Path) -> list[tuple[str, Path]]:
     """The settings files hooks are read from, as (scope, path), in that order."""
-    return [
-        ("managed", settings.managed_dir / "managed-settings.json"),
-        ("user", settings.home / ".claude" / "settings.json"),
-        ("project", project_dir / ".claude" / "settings.json"),
-        ("local", project_dir / ".claude" / "settings.local.json"),
-    ]
+    paths = {source: path for source, path, _root in settings_file_paths(project_dir, settings)}
+    return [(source.value, paths[source]) for source in _HOOKS_ORDER]
 
 
 def load_settings_hooks(
@@ -46,28 +49,17 @@ def load_settings_hooks(
     errors: list[HookConfigError] = []
     for _scope, path in settings_files(settings, project):
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+            data = read_settings_file(path)
+        except SettingsFileError as exc:
+            where = f"{path}:{exc.line}:{exc.column}" if exc.line is not None else str(path)
+            error = HookConfigError(exc.reason, location=None, origin=where)
+            if strict:
+                raise error from exc
+            errors.append(error)
             continue
-        except (OSError, UnicodeDecodeError) as exc:
-            errors.append(_error(f"cannot read settings file: {exc}", path, strict))
-            continue
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            errors.append(_error(f"not valid JSON: {exc}", path, strict))
-            continue
-        if not isinstance(data, dict):
-            errors.append(_error("settings must be a JSON object", path, strict))
+        if data is None:
             continue
         if data.get("disableAllHooks") is True:
             return HooksConfig(errors=tuple(errors))
         merged = merged.merged(parse_hooks(data.get("hooks"), origin=str(path), strict=strict))
     return HooksConfig(merged.events, None, (*errors, *merged.errors))
-
-
-def _error(reason: str, path: Path, strict: bool) -> HookConfigError:
-    error = HookConfigError(reason, origin=str(path))
-    if strict:
-        raise error
-    return error
