@@ -351,6 +351,15 @@ class Harness:
                 self.one("s4_sleep", name, rep, task="sleep", n=c.n_sleep,
                          time_limit=c.drain_limit, concurrency=c.concurrency,
                          options=options)  # fmt: skip
+        # Offered load on Redis Streams, where one producer process is not capped by
+        # per-message AMQP writes: the highest fixed rate and the target rate.
+        for name, options in variants:
+            if name != "skilld-redis-streams":
+                continue
+            for rate in sorted({max(c.rates), *c.ladder[:1]}):
+                self.one(f"s4_load_{rate:.0f}", name, 0, task="sleep", rate=rate,
+                         time_limit=c.duration + 40, concurrency=c.concurrency,
+                         options=options)  # fmt: skip
 
     def ceiling(self) -> None:
         values: dict[str, list[float]] = {"quorum": [], "classic": []}
@@ -426,6 +435,11 @@ class Harness:
                 titles[run["scenario"]] = (
                     f"3. offered load: 200 ms task at {run['rate']:.0f}/s for "
                     f"{self.config.duration:.0f} s"
+                )
+            elif run["scenario"].startswith("s4_load_"):
+                titles[run["scenario"]] = (
+                    f"4. skilld alone on Redis Streams: 200 ms task offered at "
+                    f"{run['rate']:.0f}/s for {self.config.duration:.0f} s"
                 )
         summary = build_summary(
             self.runs,

@@ -98,7 +98,7 @@ def _cell(entry: Mapping[str, Any], figure: str, digits: int = 0) -> str:
 def _scenario_section(name: str, table: Mapping[str, Any]) -> list[str]:
     systems: Mapping[str, Any] = table.get("systems", {})
     ratios: Mapping[str, Any] = table.get("ratios", {})
-    loaded = name.startswith("s3_load_")
+    loaded = name.startswith(("s3_load_", "s4_load_"))
     lines = [f"### {table.get('title', name)}", ""]
     head = "| system | tasks/s median (min–max) | p50 ms | p99 ms |"
     rule = "|---|---|---|---|"
@@ -166,8 +166,9 @@ def render_report(summary: Mapping[str, Any]) -> str:
     scenarios: Mapping[str, Any] = summary.get("scenarios", {})
 
     def order(name: str) -> tuple[str, float]:
-        if name.startswith("s3_load_"):
-            return ("s3", float(name.removeprefix("s3_load_")))
+        for prefix in ("s3_load_", "s4_load_"):
+            if name.startswith(prefix):
+                return (prefix, float(name.removeprefix(prefix)))
         return (name, 0.0)
 
     for name in sorted(scenarios, key=order):

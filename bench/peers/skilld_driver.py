@@ -254,8 +254,10 @@ def main() -> None:
             check_alive(procs, "skilld")
             record["worker_pids"] = [p.pid for p in procs[: args.processes]]
             # ``--option profile_target=client`` samples this process (the producer and
-            # the poller) instead of the first worker.
-            target = os.getpid() if options.get("profile_target") == "client" else procs[0].pid
+            # the poller), ``=gateway`` the ``skilld serve`` process, instead of a worker.
+            target = {"client": os.getpid(), "gateway": procs[-1].pid}.get(
+                options.get("profile_target", ""), procs[0].pid
+            )
             profiler = start_profiler(options, target)
             try:
                 outcome = run_load(spec_of(args), *client(args.task))
