@@ -145,3 +145,49 @@ def test_merged_configs_keep_every_hook_in_order() -> None:
     second = parse_hooks({"Stop": [{"hooks": [{"type": "command", "command": "b"}]}]})
     merged = first.merged(second)
     assert [g.hooks[0].label for g in merged.groups(HookEvent.STOP)] == ["a", "b"]
+
+
+def test_an_event_claude_code_has_and_skilld_never_fires_is_ignored_with_a_note(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = {
+        "Setup": [{"hooks": [{"type": "command", "command": "setup.sh"}]}],
+        "FileChanged": "not even a list: never looked at",
+        "Stop": [{"hooks": [{"type": "command", "command": "stop.sh"}]}],
+    }
+    with caplog.at_level("INFO", logger="skilld.hooks.config"):
+        config = parse_hooks(data, origin="/p/settings.json")  # strict: no error either
+    assert list(config.events) == [HookEvent.STOP]
+    assert config.errors == ()
+    assert config.notes == (
+        "/p/settings.json: hooks.Setup: Claude Code's Setup event is never fired by skilld;"
+        " ignored",
+        "/p/settings.json: hooks.FileChanged: Claude Code's FileChanged event is never fired"
+        " by skilld; ignored",
+    )
+    assert [r.levelname for r in caplog.records] == ["INFO", "INFO"]
+    assert HooksConfig().merged(config).notes == config.notes
+
+
+def test_the_event_list_knows_what_skilld_fires_and_what_takes_a_matcher() -> None:
+    from skilld.hooks.events import CLAUDE_CODE_EVENTS, MATCHER_FIELDS
+
+    fired = {name for name, info in CLAUDE_CODE_EVENTS.items() if info.fired}
+    assert fired == {event.value for event in HookEvent}
+    assert CLAUDE_CODE_EVENTS["PreToolUse"].takes_matcher
+    assert not CLAUDE_CODE_EVENTS["Stop"].takes_matcher
+    assert CLAUDE_CODE_EVENTS["Setup"].takes_matcher
+    assert not CLAUDE_CODE_EVENTS["Setup"].fired
+    assert not CLAUDE_CODE_EVENTS["CwdChanged"].takes_matcher
+    for event in HookEvent:
+        assert CLAUDE_CODE_EVENTS[event.value].takes_matcher == (event in MATCHER_FIELDS)
+
+
+def test_an_mcp_tool_hook_parses_and_needs_server_and_tool() -> None:
+    hook = {"type": "mcp_tool", "server": "semgrep", "tool": "scan", "input": {"p": "x"}}
+    config = parse_hooks({"PostToolUse": [{"matcher": "Write", "hooks": [hook]}]})
+    (parsed,) = config.groups(HookEvent.POST_TOOL_USE)[0].hooks
+    assert isinstance(parsed, UnsupportedHook)
+    assert parsed.type == "mcp_tool"
+    with pytest.raises(HookConfigError, match=r"hooks\.Stop\[0\]\.hooks\[0\]\.tool: must be"):
+        parse_hooks({"Stop": [{"hooks": [{"type": "mcp_tool", "server": "s"}]}]})

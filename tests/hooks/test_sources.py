@@ -97,3 +97,21 @@ def test_the_hooks_read_the_shared_list_of_files(tmp_path: Path, settings: Setti
     scopes = settings_files(settings, tmp_path)
     assert [scope for scope, _ in scopes] == ["managed", "user", "project", "local"]
     assert {path for _, path in scopes} == shared
+
+
+def test_a_settings_file_with_claude_code_only_events_loads_strictly(
+    tmp_path: Path, settings: Settings
+) -> None:
+    project = tmp_path / "project"
+    data = {
+        "hooks": {
+            **_stop("stop")["hooks"],
+            "Setup": [{"hooks": [{"type": "command", "command": "s"}]}],
+        }
+    }  # type: ignore[dict-item]
+    path = _write(project / ".claude" / "settings.json", data)
+    config = load_settings_hooks(project, settings=settings, strict=True)
+    assert _commands(config) == ["stop"]
+    assert config.notes == (
+        f"{path}: hooks.Setup: Claude Code's Setup event is never fired by skilld; ignored",
+    )

@@ -71,3 +71,34 @@ def test_a_matcher_that_is_no_regex_is_an_error(tmp_path: Path) -> None:
     (message,) = messages(tmp_path, "PreToolUse", '"Bash("')
     assert message.startswith("hooks.PreToolUse[0].matcher is not a valid regular expression (")
     assert message.endswith("); its hooks never run")
+
+
+def test_the_validator_reads_the_hooks_event_list() -> None:
+    from skilld.hooks.events import CLAUDE_CODE_EVENTS
+
+    assert frozenset(CLAUDE_CODE_EVENTS) == HOOK_EVENTS
+    assert {n for n, info in CLAUDE_CODE_EVENTS.items() if not info.fired} == CLAUDE_CODE_ONLY
+    assert {
+        n for n, info in CLAUDE_CODE_EVENTS.items() if not info.takes_matcher and not info.fired
+    } == MATCHERLESS_CLAUDE_CODE_ONLY
+
+
+def handler_messages(tmp_path: Path, handler: str) -> list[str]:
+    hooks = f"hooks:\n  Stop:\n    - hooks: [{handler}]"
+    path = write_skill(tmp_path / "h", "s", "description: d\n" + hooks)
+    (report,) = validate_path(path).files
+    return [d.message for d in report.diagnostics]
+
+
+def test_mcp_tool_hooks_are_valid_as_the_hooks_parser_says(tmp_path: Path) -> None:
+    from skilld.hooks import parse_hooks
+
+    good = {"type": "mcp_tool", "server": "semgrep", "tool": "scan", "input": {"p": "x"}}
+    parse_hooks({"Stop": [{"hooks": [good]}]})  # strict: no error
+    assert (
+        handler_messages(tmp_path, "{type: mcp_tool, server: semgrep, tool: scan, input: {p: x}}")
+        == []
+    )
+    assert handler_messages(tmp_path, "{type: mcp_tool, server: semgrep}") == [
+        "hooks.Stop[0].hooks[0] is a hook of type mcp_tool, which needs tool"
+    ]

@@ -7,6 +7,7 @@ loop uses them.
 
 from skilld.hooks.config import (
     DEFAULT_TIMEOUT,
+    HOOK_TYPES,
     CommandHook,
     Hook,
     HookGroup,
@@ -15,15 +16,18 @@ from skilld.hooks.config import (
     UnsupportedHook,
     parse_hooks,
 )
-from skilld.hooks.events import HookEvent
+from skilld.hooks.events import CLAUDE_CODE_EVENTS, EventInfo, HookEvent
 from skilld.hooks.matchers import Matcher, compile_matcher
 from skilld.hooks.output import HookOutcome, HookOutput, HookRun, PermissionDecision
 from skilld.hooks.runner import HookRunner, Registration
 from skilld.hooks.sources import load_settings_hooks, settings_files
 
 __all__ = [
+    "CLAUDE_CODE_EVENTS",
     "DEFAULT_TIMEOUT",
+    "HOOK_TYPES",
     "CommandHook",
+    "EventInfo",
     "Hook",
     "HookEvent",
     "HookGroup",

@@ -12,24 +12,28 @@ The shape is Claude Code's, three levels deep::
               once: true               # skill hooks: removed after the first success
 
 From Python code a hook may also be a callable (a :class:`PythonHook`, or a bare function
-that gets wrapped). ``prompt``, ``agent`` and ``http`` hooks parse, so a settings file
-written for Claude Code loads, but running one is reported as a non-blocking error.
+that gets wrapped). ``prompt``, ``agent``, ``http`` and ``mcp_tool`` hooks parse, so a
+settings file written for Claude Code loads, but running one is reported as a non-blocking
+error. Likewise an event Claude Code knows but skilld never fires (``Setup``...) is
+accepted and ignored, with a note in :attr:`HooksConfig.notes`.
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from skilld.exceptions import HookConfigError
-from skilld.hooks.events import HookEvent
+from skilld.hooks.events import CLAUDE_CODE_EVENTS, HookEvent
 from skilld.hooks.matchers import Matcher, compile_matcher
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "HOOK_TYPES",
     "CommandHook",
     "Hook",
     "HookGroup",
@@ -46,7 +50,20 @@ DEFAULT_TIMEOUT = 600.0
 HookReturn: TypeAlias = Mapping[str, Any] | None
 """What a Python hook returns: the JSON output a command hook would print, or None."""
 
-_UNSUPPORTED_TYPES = frozenset({"prompt", "agent", "http", "mcp_tool"})
+HOOK_TYPES: Mapping[str, tuple[str, ...]] = {
+    "command": ("command",),
+    "prompt": ("prompt",),
+    "agent": ("prompt",),
+    "http": ("url",),
+    "mcp_tool": ("server", "tool"),
+}
+"""Claude Code's hook types and the text fields each needs (``mcp_tool``: since Claude Code
+2.1.118, a tool of a connected MCP server). skilld runs only ``command``; the skill
+validator checks the same table."""
+
+_UNSUPPORTED_TYPES = frozenset(HOOK_TYPES) - {"command"}
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +112,7 @@ class PythonHook:
 
 @dataclass(frozen=True, slots=True)
 class UnsupportedHook:
-    """A hook type skilld does not run (``prompt``, ``agent``, ``http``)."""
+    """A hook type skilld does not run (``prompt``, ``agent``, ``http``, ``mcp_tool``)."""
 
     type: str
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -120,11 +137,16 @@ class HookGroup:
 
 @dataclass(frozen=True, slots=True)
 class HooksConfig:
-    """Parsed hooks, by event; ``errors`` lists what was skipped when parsing leniently."""
+    """Parsed hooks, by event.
+
+    ``errors`` lists what was skipped when parsing leniently; ``notes`` what was accepted
+    and ignored on purpose (an event Claude Code has and skilld never fires).
+    """
 
     events: Mapping[HookEvent, tuple[HookGroup, ...]] = field(default_factory=dict)
     origin: str | None = None
     errors: tuple[HookConfigError, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def groups(self, event: HookEvent) -> tuple[HookGroup, ...]:
         return self.events.get(event, ())
@@ -136,11 +158,13 @@ class HooksConfig:
         """This configuration followed by ``others``: all hooks of all of them run."""
         events: dict[HookEvent, tuple[HookGroup, ...]] = dict(self.events)
         errors = list(self.errors)
+        notes = list(self.notes)
         for other in others:
             for event, groups in other.events.items():
                 events[event] = events.get(event, ()) + groups
             errors.extend(other.errors)
-        return HooksConfig(events, self.origin, tuple(errors))
+            notes.extend(other.notes)
+        return HooksConfig(events, self.origin, tuple(errors), tuple(notes))
 
     @classmethod
     def of(
@@ -168,7 +192,7 @@ def parse_hooks(
     """
     parser = _Parser(origin, strict)
     events = parser.parse(data)
-    return HooksConfig(events, origin, tuple(parser.errors))
+    return HooksConfig(events, origin, tuple(parser.errors), tuple(parser.notes))
 
 
 class _Skip(Exception):
@@ -180,6 +204,7 @@ class _Parser:
         self.origin = origin
         self.strict = strict
         self.errors: list[HookConfigError] = []
+        self.notes: list[str] = []
 
     def fail(self, location: str, reason: str) -> _Skip:
         error = HookConfigError(reason, location=location, origin=self.origin)
@@ -200,20 +225,29 @@ class _Parser:
         for key, value in data.items():
             try:
                 event = self.event(key)
+                if event is None:
+                    continue
                 groups = self.groups(event, value)
             except _Skip:
                 continue
             events[event] = events.get(event, ()) + groups
         return events
 
-    def event(self, key: Any) -> HookEvent:
-        try:
-            return HookEvent(key)
-        except ValueError:
-            names = [e.value for e in HookEvent]
+    def event(self, key: Any) -> HookEvent | None:
+        """The event of a key; None for one Claude Code has and skilld never fires."""
+        info = CLAUDE_CODE_EVENTS.get(key) if isinstance(key, str) else None
+        if info is None:
+            names = list(CLAUDE_CODE_EVENTS)
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known events: {names}"
-            raise self.fail(str(key), f"unknown hook event {key!r}{hint}") from None
+            raise self.fail(str(key), f"unknown hook event {key!r}{hint}")
+        if not info.fired:
+            where = f"{self.origin}: hooks.{key}" if self.origin else f"hooks.{key}"
+            note = f"{where}: Claude Code's {key} event is never fired by skilld; ignored"
+            logger.info(note)
+            self.notes.append(note)
+            return None
+        return HookEvent(key)
 
     def groups(self, event: HookEvent, value: Any) -> tuple[HookGroup, ...]:
         if not isinstance(value, list):
@@ -272,6 +306,10 @@ class _Parser:
                 status_message=status,
             )
         if kind in _UNSUPPORTED_TYPES:
+            for needed in HOOK_TYPES[kind]:
+                value = raw.get(needed)
+                if not isinstance(value, str) or not value.strip():
+                    raise self.fail(f"{location}.{needed}", "must be a non-empty string")
             return UnsupportedHook(str(kind), dict(raw), timeout=timeout, once=once)
         known = ["command", *sorted(_UNSUPPORTED_TYPES)]
         raise self.fail(f"{location}.type", f"must be one of {known}, not {kind!r}")

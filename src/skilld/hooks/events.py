@@ -20,13 +20,28 @@ caller of :meth:`skilld.hooks.HookRunner.run` passes (Claude Code's names)::
     Notification         message, title, notification_type
     ConfigChange         source, file_path
     SessionEnd           reason: clear | logout | prompt_input_exit | other
+
+Claude Code knows more events than skilld fires (``Setup``, ``FileChanged``...).
+:data:`CLAUDE_CODE_EVENTS` lists them all, the one list both the hooks parser and the
+skill validator read: a settings file written for Claude Code subscribes to them, so they
+are accepted and ignored, never an error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
-__all__ = ["BLOCKING_EVENTS", "MATCHER_FIELDS", "HookEvent", "matcher_value"]
+__all__ = [
+    "BLOCKING_EVENTS",
+    "CLAUDE_CODE_EVENTS",
+    "MATCHER_FIELDS",
+    "EventInfo",
+    "HookEvent",
+    "matcher_value",
+]
 
 
 class HookEvent(StrEnum):
@@ -82,6 +97,51 @@ BLOCKING_EVENTS: frozenset[HookEvent] = frozenset(
 )
 """Events where exit code 2 or ``decision: "block"`` blocks something. For the others a
 blocking answer is only shown to the user (Claude Code: "stderr shown to user only")."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    """One hook event Claude Code knows.
+
+    Attributes:
+        name: its name, spelled exactly (names are case-sensitive).
+        fired: skilld fires it (it is a :class:`HookEvent`); the others are accepted in a
+            configuration and ignored.
+        takes_matcher: its matcher is consulted; for the others every hook runs.
+    """
+
+    name: str
+    fired: bool
+    takes_matcher: bool
+
+
+# Claude Code's events that skilld's runtime never fires, and whether they take a matcher.
+_NOT_FIRED: dict[str, bool] = {
+    "Setup": True,
+    "PermissionDenied": True,
+    "StopFailure": True,
+    "Elicitation": True,
+    "ElicitationResult": True,
+    "InstructionsLoaded": True,
+    "FileChanged": True,
+    "CwdChanged": False,
+    "TeammateIdle": False,
+    "TaskCreated": False,
+    "TaskCompleted": False,
+    "WorktreeCreate": False,
+    "WorktreeRemove": False,
+}
+
+CLAUDE_CODE_EVENTS: Mapping[str, EventInfo] = MappingProxyType(
+    {
+        **{
+            event.value: EventInfo(event.value, True, event in MATCHER_FIELDS)
+            for event in HookEvent
+        },
+        **{name: EventInfo(name, False, matcher) for name, matcher in _NOT_FIRED.items()},
+    }
+)
+"""Every hook event Claude Code knows, by name: what skilld fires and what it ignores."""
 
 
 def matcher_value(event: HookEvent, payload: dict[str, object]) -> str | None:

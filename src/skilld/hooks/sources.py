@@ -62,4 +62,4 @@ def load_settings_hooks(
         if data.get("disableAllHooks") is True:
             return HooksConfig(errors=tuple(errors))
         merged = merged.merged(parse_hooks(data.get("hooks"), origin=str(path), strict=strict))
-    return HooksConfig(merged.events, None, (*errors, *merged.errors))
+    return HooksConfig(merged.events, None, (*errors, *merged.errors), merged.notes)

@@ -1,8 +1,9 @@
 """The ``hooks`` key as Claude Code defines it: event -> [{matcher?, hooks: [handler]}].
 
-The event names come from :class:`skilld.hooks.HookEvent` (what skilld fires) plus the
-events Claude Code accepts that skilld never fires: a skill written for Claude Code may
-subscribe to them, and Claude Code would drop all of a skill's hooks for one unknown name.
+The event names and hook types come from :mod:`skilld.hooks` (``CLAUDE_CODE_EVENTS``,
+``HOOK_TYPES``), the same lists the hooks parser reads: every event Claude Code knows,
+including those skilld never fires (a skill written for Claude Code may subscribe to them,
+and Claude Code would drop all of a skill's hooks for one unknown name).
 """
 
 from __future__ import annotations
@@ -11,51 +12,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from skilld.hooks.events import MATCHER_FIELDS, HookEvent
+from skilld.hooks.config import HOOK_TYPES
+from skilld.hooks.events import CLAUDE_CODE_EVENTS
 from skilld.hooks.matchers import compile_matcher
 from skilld.skills.validate.check import Check, Trail, closest, dotted, type_name
 
 __all__ = ["HOOK_EVENTS", "check_hooks"]
 
-_CLAUDE_CODE_ONLY_EVENTS = frozenset(
-    {
-        "PermissionDenied",
-        "StopFailure",
-        "Setup",
-        "TeammateIdle",
-        "TaskCreated",
-        "TaskCompleted",
-        "Elicitation",
-        "ElicitationResult",
-        "InstructionsLoaded",
-        "CwdChanged",
-        "FileChanged",
-        "WorktreeCreate",
-        "WorktreeRemove",
-    }
-)
-"""Hook events Claude Code accepts that skilld's runtime never fires."""
-
-HOOK_EVENTS = frozenset(event.value for event in HookEvent) | _CLAUDE_CODE_ONLY_EVENTS
+HOOK_EVENTS = frozenset(CLAUDE_CODE_EVENTS)
 """Every hook event name Claude Code accepts (case-sensitive)."""
 
-# Events whose matcher is never consulted: every hook of theirs runs.
-_EVENTS_WITHOUT_MATCHER = frozenset(
-    event.value for event in HookEvent if event not in MATCHER_FIELDS
-) | {
-    "TeammateIdle",
-    "TaskCreated",
-    "TaskCompleted",
-    "WorktreeCreate",
-    "WorktreeRemove",
-    "CwdChanged",
-}
-_HOOK_TYPES: dict[str, str] = {
-    "command": "command",
-    "prompt": "prompt",
-    "agent": "prompt",
-    "http": "url",
-}
 _HOOK_KEYS: dict[str, frozenset[str]] = {
     "command": frozenset({"type", "command", "timeout", "statusMessage", "once", "async", "shell"}),
     "prompt": frozenset({"type", "prompt", "model", "timeout", "statusMessage", "once"}),
@@ -63,6 +29,7 @@ _HOOK_KEYS: dict[str, frozenset[str]] = {
     "http": frozenset(
         {"type", "url", "headers", "allowedEnvVars", "timeout", "statusMessage", "once"}
     ),
+    "mcp_tool": frozenset({"type", "server", "tool", "input", "timeout", "statusMessage", "once"}),
 }
 
 
@@ -125,7 +92,7 @@ def _check_matcher_entry(check: Check, event: str, trail: Trail, entry: Any) -> 
                 f"must be text, not {type_name(matcher)}",
                 'quote it: matcher: "Bash"',
             )
-        elif event in _EVENTS_WITHOUT_MATCHER and matcher not in ("", "*"):
+        elif not CLAUDE_CODE_EVENTS[event].takes_matcher and matcher not in ("", "*"):
             check.nested(
                 "warning",
                 (*trail, "matcher"),
@@ -162,24 +129,24 @@ def _check_handler(check: Check, trail: Trail, handler: Any) -> None:
         check.nested("error", trail, f"must be a map, not {type_name(handler)}", _HOOKS_FORMAT)
         return
     kind = handler.get("type")
-    if kind not in _HOOK_TYPES:
+    if not isinstance(kind, str) or kind not in HOOK_TYPES:
         check.nested(
             "error",
             (*trail, "type") if "type" in handler else trail,
-            f"is {kind!r}; it must be one of {', '.join(_HOOK_TYPES)}",
+            f"is {kind!r}; it must be one of {', '.join(HOOK_TYPES)}",
             "write type: command",
             name=f"{dotted(trail)}.type",
         )
         return
-    required = _HOOK_TYPES[kind]
-    value = handler.get(required)
-    if not isinstance(value, str) or not value.strip():
-        check.nested(
-            "error",
-            trail,
-            f"is a hook of type {kind}, which needs {required}",
-            f"add {required}: ...",
-        )
+    for required in HOOK_TYPES[kind]:
+        value = handler.get(required)
+        if not isinstance(value, str) or not value.strip():
+            check.nested(
+                "error",
+                trail,
+                f"is a hook of type {kind}, which needs {required}",
+                f"add {required}: ...",
+            )
     for key in handler:
         if key not in _HOOK_KEYS[kind]:
             check.nested(
