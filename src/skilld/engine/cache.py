@@ -27,11 +27,18 @@ An L2 that does not answer is logged and skipped: the cache never fails a task.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import hashlib
 import logging
+import os
+import shutil
+import tempfile
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import msgspec
@@ -40,7 +47,7 @@ from skilld.engine.task import TaskUsage
 from skilld.exceptions import MissingDependencyError
 
 if TYPE_CHECKING:
-    from cachetools import LRUCache, TLRUCache
+    from cachetools import LRUCache, TLRUCache, TTLCache
     from redis.asyncio import Redis
 
     from skilld.engine.executor import Outcome
@@ -50,6 +57,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CACHE_TTL_METADATA_KEY",
     "L2",
+    "MAX_BUNDLE_BYTES",
+    "MAX_BUNDLE_FILES",
     "CacheStats",
     "RedisL2",
     "ResultCache",
@@ -58,6 +67,7 @@ __all__ = [
     "cache_ttl_of",
     "result_cache_for",
     "result_cache_key",
+    "skill_cache_for",
 ]
 
 log = logging.getLogger("skilld.cache")
@@ -338,54 +348,251 @@ def result_cache_for(store: object) -> ResultCache | None:
 
 # -- skill definitions ---------------------------------------------------------------
 
+MAX_BUNDLE_FILES = 64
+"""Most files of a skill folder that travel with its definition (SKILL.md included)."""
+MAX_BUNDLE_BYTES = 256 * 1024
+"""Most bytes, all files together, of a skill folder that travels with its definition.
+A larger folder travels as its SKILL.md alone: the skill runs, but its scripts and
+reference files are only there on a machine that has the folder."""
+
+# The folders content_hash leaves out of a version (skilld.skills.model), left out here
+# too so that a complete bundle rebuilds a folder with the very same version.
+_SKIP_DIRS = frozenset({".git", "node_modules", "__pycache__", ".venv", ".mypy_cache"})
+
 
 class _Definition(msgspec.Struct, frozen=True):
+    """What rebuilds a skill elsewhere: SKILL.md (the frontmatter fields are parsed from
+    it again), the fields that come from where it was found, and its folder's files when
+    they are within the bounds (``files`` None: too large, or a command file)."""
+
     name: str
     text: str
+    source: str
+    loaded_from: str
+    plugin: str | None = None
+    folder: str | None = None  # the folder's name (it is ${CLAUDE_SKILL_DIR}'s last part)
+    files: dict[str, bytes] | None = None
 
 
 class SkillCache:
     """Skill definitions by version hash (see the module docstring).
 
-    L2 holds each version's name and SKILL.md text; L1 holds the built :class:`Skill`.
+    A gateway :meth:`publish`\\ es the skill of each task it accepts; a worker whose own
+    registry lacks the version a task pins calls :meth:`get`. L2 holds each version's
+    :class:`_Definition` (SKILL.md, source, and the folder's files up to
+    :data:`MAX_BUNDLE_FILES` / :data:`MAX_BUNDLE_BYTES`); L1 holds the built
+    :class:`Skill`. A rebuilt skill with files gets them in a private temporary folder
+    (removed with the cache), checked against the version before use, so
+    ``${CLAUDE_SKILL_DIR}``, its scripts and its references work as on the machine that
+    published it.
+
+    Args:
+        l2: the shared level (:class:`RedisL2`), or None for this process alone.
+        ttl: how long a definition stays in L2 after it was last published.
+        republish_s: a version published less than this long ago is not written again
+            (publishing is per task; this keeps it to one L2 write per version per
+            interval, and refreshes the L2 entry well before ``ttl``).
+        timer: the clock of the republish interval (injected by tests).
     """
 
-    def __init__(self, *, l2: L2 | None = None, ttl: float = 24 * 3600.0) -> None:
+    def __init__(
+        self,
+        *,
+        l2: L2 | None = None,
+        ttl: float = 24 * 3600.0,
+        republish_s: float = 300.0,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl = ttl
         self._defs: TwoLevelCache[_Definition] = TwoLevelCache(
             encode=msgspec.json.encode, decode=msgspec.json.Decoder(_Definition).decode, l2=l2
         )
-        self._skills: LRUCache[str, Skill] = _cachetools().LRUCache(maxsize=1024)
+        tools = _cachetools()
+        self._skills: LRUCache[str, Skill] = tools.LRUCache(maxsize=1024)
+        self._published: TTLCache[str, bool] = tools.TTLCache(
+            maxsize=4096, ttl=min(republish_s, ttl / 2), timer=timer
+        )
+        self._root: Path | None = None
 
     @property
     def stats(self) -> CacheStats:
+        """``l1_hits`` / ``l2_hits``: versions found here / in L2; ``misses``: asked for
+        and found nowhere."""
         return self._defs.stats
 
-    async def publish(self, skill: Skill) -> str:
-        """Make this version of ``skill`` available to every process; returns its version.
+    async def publish(self, skill: Skill) -> str | None:
+        """Make this version of ``skill`` available to every process; returns its
+        version, or None when it cannot be published: its files changed since it was
+        loaded or cannot be read (logged; the answer is kept for ``republish_s``).
 
         Skills without a SKILL.md on disk (bundled from code) are kept in L1 only.
         """
         version = skill.version
-        self._skills[version] = skill
-        if skill.path is not None and skill.path.is_file():
-            text = skill.path.read_text(encoding="utf-8")
-            await self._defs.put(version, _Definition(skill.name, text), self.ttl)
-        return version
+        published = self._published.get(version)
+        if published is not None:
+            return version if published else None
+        published = True
+        if skill.path is not None:
+            definition = await asyncio.to_thread(_definition_of, skill)
+            published = definition is not None
+            if definition is not None:
+                await self._defs.put(version, definition, self.ttl)
+        if published:
+            self._skills[version] = skill
+        self._published[version] = published
+        return version if published else None
 
-    async def get(self, version: str) -> Skill | None:
-        """The skill at ``version``: built here before, or rebuilt from L2; None if no
+    async def get(self, version: str, *, name: str | None = None) -> Skill | None:
+        """The skill at ``version`` (called ``name`` when given: two skills with the same
+        content share a version), built here before or rebuilt from L2; None if no
         process published it (or it expired)."""
         skill = self._skills.get(version)
         if skill is not None:
             self._defs.stats.l1_hits += 1
-            return skill
-        definition = await self._defs.get(version)
-        if definition is None:
-            self._defs.stats.misses += 1
-            return None
-        from skilld.skills.loader import skill_from_text
-
-        skill = skill_from_text(definition.text, name=definition.name, fixed_version=version)
-        self._skills[version] = skill
+        else:
+            definition = await self._defs.get(version)
+            if definition is None:
+                self._defs.stats.misses += 1
+                return None
+            skill = await asyncio.to_thread(self._rebuild, definition, version)
+            self._skills[version] = skill
+        if name is not None and skill.name != name:
+            skill = dataclasses.replace(skill, name=name, fixed_version=version)
         return skill
+
+    def _rebuild(self, definition: _Definition, version: str) -> Skill:
+        from skilld.skills.loader import skill_from_text
+        from skilld.skills.model import LoadedFrom, Source
+
+        folder = self._materialize(definition, version)
+        return skill_from_text(
+            definition.text,
+            name=definition.name,
+            source=Source(definition.source),
+            loaded_from=LoadedFrom(definition.loaded_from),
+            path=None if folder is None else folder / "SKILL.md",
+            directory=folder,
+            plugin=definition.plugin,
+            fixed_version=version,
+        )
+
+    def _materialize(self, definition: _Definition, version: str) -> Path | None:
+        """Write the definition's files into a folder of their own; None when there are
+        none, or when they do not add up to ``version`` (then SKILL.md alone is used)."""
+        from skilld.skills.model import content_hash
+
+        if definition.files is None or definition.folder is None:
+            return None
+        if Path(definition.folder).name != definition.folder or definition.folder in (
+            "",
+            ".",
+            "..",
+        ):
+            log.warning("skill %s: folder name %r refused", definition.name, definition.folder)
+            return None
+        if self._root is None:
+            self._root = Path(tempfile.mkdtemp(prefix="skilld-skills-"))
+            weakref.finalize(self, shutil.rmtree, self._root, ignore_errors=True)
+        digest = version.rpartition(":")[2][:32] or "unversioned"
+        folder = self._root / digest / definition.folder
+        if not folder.is_dir():
+            staging = Path(tempfile.mkdtemp(dir=self._root))
+            target = staging / definition.folder
+            for relative, data in definition.files.items():
+                parts = Path(relative).parts
+                if Path(relative).is_absolute() or ".." in parts or not parts:
+                    log.warning("skill %s: file %r refused", definition.name, relative)
+                    shutil.rmtree(staging, ignore_errors=True)
+                    return None
+                path = target.joinpath(*parts)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            target.mkdir(parents=True, exist_ok=True)
+            (self._root / digest).mkdir(exist_ok=True)
+            with contextlib.suppress(OSError):  # another thread got there first
+                target.rename(folder)
+            shutil.rmtree(staging, ignore_errors=True)
+        if content_hash(folder) != version:
+            log.warning(
+                "skill %s: the published files do not make version %s; using SKILL.md alone",
+                definition.name,
+                version,
+            )
+            return None
+        return folder
+
+
+def _definition_of(skill: Skill) -> _Definition | None:
+    """The definition of a skill loaded from disk, with its folder's files when they
+    are within the bounds; None when its files cannot be read any more or changed since
+    the skill was loaded (what is on disk is not that version: publishing it under the
+    version would run other text than the one the task pinned)."""
+    from skilld.skills.model import LoadedFrom, content_hash
+
+    assert skill.path is not None
+    folder = skill.directory if skill.loaded_from is not LoadedFrom.COMMANDS else None
+    try:
+        text = skill.path.read_text(encoding="utf-8")
+        files = None if folder is None else _bundle(folder)
+        # Hashed after reading, so a change while reading shows as a changed version.
+        changed = content_hash(folder or skill.path) != skill.version
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("skill %s: cannot publish %s: %s", skill.name, skill.path, exc)
+        return None
+    if changed:
+        log.warning(
+            "skill %s: its files changed since it was loaded; version %s not published",
+            skill.name,
+            skill.version,
+        )
+        return None
+    if folder is not None and files is None:
+        log.info(
+            "skill %s: its folder exceeds %d files or %d bytes; publishing SKILL.md alone",
+            skill.name,
+            MAX_BUNDLE_FILES,
+            MAX_BUNDLE_BYTES,
+        )
+    return _Definition(
+        name=skill.name,
+        text=text,
+        source=skill.source.value,
+        loaded_from=skill.loaded_from.value,
+        plugin=skill.plugin,
+        folder=None if folder is None else folder.name,
+        files=files,
+    )
+
+
+def _bundle(folder: Path) -> dict[str, bytes] | None:
+    """Every file of ``folder`` (relative path → bytes), or None past the bounds."""
+    files: dict[str, bytes] = {}
+    total = 0
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        for name in names:
+            full = os.path.join(root, name)
+            try:
+                data = Path(full).read_bytes()
+            except OSError:
+                continue  # as content_hash: an unreadable file is not part of the version
+            total += len(data)
+            if len(files) >= MAX_BUNDLE_FILES or total > MAX_BUNDLE_BYTES:
+                return None
+            files[os.path.relpath(full, folder).replace(os.sep, "/")] = data
+    return files
+
+
+def skill_cache_for(store: object) -> SkillCache | None:
+    """The skill cache a gateway or worker using ``store`` gets: L2 in Redis when the
+    store is a Redis store (so workers on other machines find what a gateway published),
+    this process alone otherwise; None without the ``cache`` extra (cachetools)."""
+    from skilld.engine.stores.redis import RedisStore
+
+    try:
+        _cachetools()
+    except MissingDependencyError:
+        return None
+    if isinstance(store, RedisStore):
+        return SkillCache(l2=RedisL2.from_store(store, "skills"))
+    return SkillCache()

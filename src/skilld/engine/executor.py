@@ -1,7 +1,10 @@
 """How a worker runs a task: the :class:`Executor` protocol and its two implementations.
 
 :class:`SkillExecutor` runs skills: it finds the skill in a registry and refuses a version
-other than the one the task pinned. An ``inline`` task returns the expanded skill
+other than the one the task pinned, unless its :class:`~skilld.engine.cache.SkillCache`
+has that version (a gateway published it when it accepted the task): then it runs the
+cached definition, so a task runs the version it was submitted with even on a worker
+whose copy changed since, or that never had the skill. An ``inline`` task returns the expanded skill
 (arguments, variables, inline shell). A ``fork`` task runs as the Skill tool runs a fork
 skill: a sub-agent with tools and permissions, on the task's model or the worker's
 default, whose final text is the output (see :mod:`skilld.engine.fork`: its tool uses
@@ -27,7 +30,7 @@ from skilld.exceptions import ConfigurationError, SkillNotFoundError, SkillVersi
 if TYPE_CHECKING:
     from skilld.agent.models.base import Model
     from skilld.agent.tools import Tool
-    from skilld.engine.cache import ResultCache
+    from skilld.engine.cache import ResultCache, SkillCache
     from skilld.engine.fork import SubagentRunner
     from skilld.permissions import PermissionEngine
     from skilld.skills.model import Skill
@@ -107,7 +110,10 @@ class SkillExecutor:
         registry: where skills are looked up; default: a
             :class:`~skilld.skills.registry.SkillRegistry` for ``cwd`` and ``add_dirs``,
             built on first use.
-        cwd / add_dirs: the default registry's roots (``--skills-dir`` adds one).
+        cwd / add_dirs: the default registry's roots (``--skills-dir`` adds one); ``cwd``
+            is also the fork sub-agents' working directory, where their permission
+            settings are read (default: the registry's ``cwd`` when it has one, else the
+            process's).
         default_model: model URI for fork tasks that name none (``--model``,
             ``SKILLD_DEFAULT_MODEL``).
         model_options: keyword arguments for :func:`skilld.agent.models.resolve_model`.
@@ -122,6 +128,11 @@ class SkillExecutor:
         result_cache: serves the results of skills that opt in (frontmatter
             ``metadata: {skilld-cache-ttl: "300"}``) from a
             :class:`~skilld.engine.cache.ResultCache`; None: never cached.
+        skill_cache: where a task's pinned version is looked up when the registry has
+            another version of the skill, or none (a
+            :class:`~skilld.engine.cache.SkillCache` a gateway publishes to); None: such
+            a task fails with :class:`~skilld.exceptions.SkillVersionMismatchError` or
+            :class:`~skilld.exceptions.SkillNotFoundError`.
     """
 
     def __init__(
@@ -138,6 +149,7 @@ class SkillExecutor:
         permissions: PermissionEngine | None = None,
         fork_runner: ForkRunner | None = None,
         result_cache: ResultCache | None = None,
+        skill_cache: SkillCache | None = None,
     ) -> None:
         self._registry = registry
         self._cwd = cwd
@@ -151,6 +163,7 @@ class SkillExecutor:
         self._fork_runner = fork_runner
         self._subagents: SubagentRunner | None = None
         self.result_cache = result_cache
+        self.skill_cache = skill_cache
         self._models: dict[str, Model] = {}
 
     @property
@@ -162,13 +175,26 @@ class SkillExecutor:
         return self._registry
 
     def skill(self, task: SkillTask) -> Skill:
-        """The skill a task names, at the version it pins."""
+        """The skill a task names, at the version it pins, from the registry alone."""
         skill = self.registry.get(task.skill)
         if skill is None:
             raise SkillNotFoundError(task.skill)
         if task.skill_version is not None and skill.version != task.skill_version:
             raise SkillVersionMismatchError(task.skill, task.skill_version, skill.version)
         return skill
+
+    async def resolve(self, task: SkillTask) -> Skill:
+        """The skill a task names, at the version it pins: the registry's when it has
+        that version (no cache look-up: the usual case costs nothing more), else the
+        skill cache's; the registry's error when neither has it."""
+        skill = self.registry.get(task.skill)
+        if skill is not None and task.skill_version in (None, skill.version):
+            return skill
+        if task.skill_version is not None and self.skill_cache is not None:
+            cached = await self.skill_cache.get(task.skill_version, name=task.skill)
+            if cached is not None:
+                return cached
+        return self.skill(task)
 
     @property
     def subagents(self) -> SubagentRunner:
@@ -181,9 +207,12 @@ class SkillExecutor:
                 raise ConfigurationError(
                     "fork tasks need a registry that can list its skills (a SkillRegistry)"
                 )
+            # A registry built for a project (``--cwd``) is where its agents work too:
+            # tools, relative paths and the permission settings files.
+            cwd = self._cwd if self._cwd is not None else getattr(registry, "cwd", None)
             self._subagents = SubagentRunner(
                 registry,  # type: ignore[arg-type]  # checked just above
-                cwd=self._cwd,
+                cwd=cwd,
                 tools=self._tools,
                 permissions=self._permissions,
                 max_turns=self.max_turns,
@@ -213,7 +242,7 @@ class SkillExecutor:
         return model
 
     async def execute(self, task: SkillTask, *, events: EventSink) -> Outcome:
-        skill = self.skill(task)
+        skill = await self.resolve(task)
         if self.result_cache is None:
             return await self._run(skill, task, events)
         model = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI
 
@@ -25,6 +25,9 @@ from skilld.gateway.registry import SkillCatalog
 from skilld.gateway.schemas import openapi_components
 from skilld.gateway.skills import skills_router
 from skilld.gateway.tasks import tasks_router
+
+if TYPE_CHECKING:
+    from skilld.engine.cache import SkillCache
 
 __all__ = ["create_app"]
 
@@ -41,6 +44,7 @@ def create_app(
     store: Store,
     registry: SkillCatalog | None = None,
     config: GatewayConfig | None = None,
+    skill_cache: SkillCache | None = None,
 ) -> FastAPI:
     """The gateway over a connected ``broker`` and ``store``.
 
@@ -49,6 +53,11 @@ def create_app(
             is refused at submission, a task without ``mode`` takes the skill's own, and
             ``/v1/skills`` lists them. Without it, any name is queued.
         config: tokens and limits (default: no tokens, 1 MiB bodies).
+        skill_cache: with a ``registry``, each accepted task's skill is published here
+            under its version hash and the task pins that version, so workers run what
+            was submitted even if their copy changed or they have none (see
+            :class:`~skilld.engine.cache.SkillCache`). Without it tasks pin only what
+            clients pin, and each worker runs the version it has.
 
     Event streams stay open until their task finishes; a server that stops should set
     ``app.state.stopping`` (an :class:`asyncio.Event`) first, as ``skilld serve`` does on
@@ -83,7 +92,12 @@ def create_app(
     authenticated = [Depends(bearer_auth(config))] if config.auth_required else []
     app.include_router(
         tasks_router(
-            broker=broker, store=store, registry=registry, config=config, stopping=stopping
+            broker=broker,
+            store=store,
+            registry=registry,
+            config=config,
+            stopping=stopping,
+            skill_cache=skill_cache,
         ),
         dependencies=authenticated,
     )

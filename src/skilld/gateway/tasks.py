@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from functools import partial
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import msgspec
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response, StreamingResponse
 
@@ -20,6 +20,10 @@ from skilld.gateway.problems import Problem, problem_responses
 from skilld.gateway.registry import SkillCatalog, find_skill
 from skilld.gateway.schemas import parse_task_request, ref
 from skilld.gateway.sse import EVENT_STREAM, follow_events, replay_events
+from skilld.skills.model import Skill
+
+if TYPE_CHECKING:
+    from skilld.engine.cache import SkillCache
 
 __all__ = ["tasks_router"]
 
@@ -51,8 +55,15 @@ def tasks_router(
     registry: SkillCatalog | None,
     config: GatewayConfig,
     stopping: asyncio.Event,
+    skill_cache: SkillCache | None = None,
 ) -> APIRouter:
-    """The ``/v1/tasks`` routes over one broker and store."""
+    """The ``/v1/tasks`` routes over one broker and store.
+
+    With a ``registry`` and a ``skill_cache``, each accepted task runs the version of
+    its skill the gateway has now: the definition is published to the cache under its
+    version hash and the task pins that version (unless the client pinned it already),
+    so a worker whose copy differs, or that has none, runs the submitted one.
+    """
     router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
     async def wait_for(task_id: str, wait: float | None) -> TaskResult | None:
@@ -104,8 +115,21 @@ def tasks_router(
     ) -> Response:
         body = await request.body()
         # An unknown skill is refused here (422, with close names), not dead-lettered later.
-        lookup = None if registry is None else partial(find_skill, registry)
-        task = parse_task_request(body, idempotency_key=idempotency_key, find_skill=lookup)
+        found: list[Skill] = []
+
+        def lookup(name: str) -> Skill:
+            assert registry is not None
+            skill = find_skill(registry, name)
+            found.append(skill)
+            return skill
+
+        task = parse_task_request(
+            body, idempotency_key=idempotency_key, find_skill=None if registry is None else lookup
+        )
+        if skill_cache is not None and found:
+            version = await skill_cache.publish(found[0])
+            if version is not None and task.skill_version is None:
+                task = msgspec.structs.replace(task, skill_version=version)
         submission = await operations.submit(broker, store, task)
         result = await wait_for(submission.task_id, wait)
         if result is None:  # only when the store lost the record meanwhile
