@@ -283,3 +283,114 @@ async def test_skill_definitions_travel_by_version_hash(
     changed = load_skill_file(path, source=Source.PROJECT)
     assert changed.version != version
     assert await worker.get(changed.version) is None  # not published: no stale stand-in
+
+
+class DictL2:
+    """An L2 in a dict that counts its writes (a second process would share the dict)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+        self.sets = 0
+
+    async def get(self, key: str) -> bytes | None:
+        return self.data.get(key)
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        self.sets += 1
+        self.data[key] = value
+
+
+def write_folder_skill(root: Path) -> Path:
+    """A skill whose SKILL.md reads a reference file and runs a script of its folder."""
+    path = write_skill(
+        root,
+        "lookup",
+        "description: Looks things up\nallowed-tools: Bash(sh:*)",
+        "Facts: !`sh ${CLAUDE_SKILL_DIR}/scripts/facts.sh`\nRead ${CLAUDE_SKILL_DIR}/ref.md\n",
+    )
+    (path.parent / "scripts").mkdir()
+    (path.parent / "scripts" / "facts.sh").write_text("echo bundled-fact\n", encoding="utf-8")
+    (path.parent / "ref.md").write_text("# Reference\n", encoding="utf-8")
+    return path
+
+
+async def test_a_definition_brings_its_small_folder_through_redis(
+    tmp_path: Path, redis_l2: tuple[aioredis.Redis, str]
+) -> None:
+    from skilld.skills.expansion import expand_skill
+
+    client, prefix = redis_l2
+    path = write_folder_skill(tmp_path / "gateway")
+    skill = load_skill_file(path, source=Source.PROJECT)
+    gateway = SkillCache(l2=RedisL2(client, prefix=prefix, namespace="skills"))
+    worker = SkillCache(l2=RedisL2(client, prefix=prefix, namespace="skills"))
+    assert await gateway.publish(skill) == skill.version
+
+    found = await worker.get(skill.version)
+    assert found is not None
+    assert found.directory is not None
+    assert found.directory != path.parent  # its own copy: this "machine" has no files
+    assert (found.directory / "ref.md").read_text(encoding="utf-8") == "# Reference\n"
+    assert (found.name, found.source, found.version) == ("lookup", Source.PROJECT, skill.version)
+    expansion = await expand_skill(found, "")
+    assert "Facts: bundled-fact" in expansion.text
+    assert f"Read {found.directory.as_posix()}/ref.md" in expansion.text
+    assert worker.stats.l2_hits == 1
+
+
+async def test_a_folder_past_the_bound_travels_as_its_skill_md_alone(tmp_path: Path) -> None:
+    from skilld.engine.cache import MAX_BUNDLE_BYTES
+
+    path = write_skill(tmp_path, "big", "description: Big", "Big $ARGUMENTS\n")
+    (path.parent / "data.bin").write_bytes(b"x" * (MAX_BUNDLE_BYTES + 1))
+    skill = load_skill_file(path, source=Source.USER)
+    l2 = DictL2()
+    assert await SkillCache(l2=l2).publish(skill) == skill.version
+
+    found = await SkillCache(l2=l2).get(skill.version)
+    assert found is not None
+    assert (found.directory, found.body, found.source) == (None, skill.body, Source.USER)
+    assert found.version == skill.version
+
+
+async def test_a_skill_changed_since_it_was_loaded_is_not_published(tmp_path: Path) -> None:
+    path = write_skill(tmp_path, "greet", "description: Greets", "Hello\n")
+    skill = load_skill_file(path, source=Source.PROJECT)
+    loaded = skill.version
+    path.write_text(path.read_text().replace("Hello", "Bye"), encoding="utf-8")
+    l2 = DictL2()
+    cache = SkillCache(l2=l2)
+    # The text on disk is not version `loaded` any more: publishing it under that
+    # version would run other text than the one pinned.
+    assert await cache.publish(skill) is None
+    assert l2.data == {}
+    assert await SkillCache(l2=l2).get(loaded) is None
+
+
+async def test_publishing_writes_l2_once_per_republish_interval(tmp_path: Path) -> None:
+    clock = Clock()
+    path = write_skill(tmp_path, "greet", "description: Greets", "Hello\n")
+    skill = load_skill_file(path, source=Source.PROJECT)
+    l2 = DictL2()
+    cache = SkillCache(l2=l2, republish_s=60, timer=clock)
+    for _ in range(5):
+        assert await cache.publish(skill) == skill.version
+    assert l2.sets == 1  # once per task would be a round trip per task
+    clock.now += 61
+    await cache.publish(skill)
+    assert l2.sets == 2  # refreshed well before the L2 entry's TTL runs out
+
+
+async def test_two_skills_with_the_same_content_keep_their_names(tmp_path: Path) -> None:
+    first = load_skill_file(
+        write_skill(tmp_path, "a", "description: D", "Same\n"), source=Source.PROJECT
+    )
+    second = load_skill_file(
+        write_skill(tmp_path, "b", "description: D", "Same\n"), source=Source.PROJECT
+    )
+    assert first.version == second.version
+    l2 = DictL2()
+    await SkillCache(l2=l2).publish(first)
+    found = await SkillCache(l2=l2).get(second.version, name="b")
+    assert found is not None
+    assert (found.name, found.version) == ("b", second.version)
