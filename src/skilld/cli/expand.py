@@ -22,6 +22,14 @@ from typing import Annotated
 
 import typer
 
+from skilld.cli.options import (
+    AddDirOption,
+    AllowOption,
+    DenyOption,
+    JsonOption,
+    PluginDirOption,
+    cwd_option,
+)
 from skilld.exceptions import ConfigurationError, ExpansionError, PermissionRuleError
 from skilld.skills.expansion import Expansion, ExpansionContext, expand_skill_sync
 from skilld.skills.model import Skill
@@ -52,28 +60,17 @@ def expand(
         list[str] | None,
         typer.Argument(help="Arguments: one raw string, or several words quoted for you."),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print JSON (a stable contract).")
-    ] = False,
+    as_json: JsonOption = False,
     session_id: Annotated[
         str | None, typer.Option("--session-id", help="${CLAUDE_SESSION_ID} (default: new UUID).")
     ] = None,
     cwd: Annotated[
-        Path | None,
-        typer.Option("--cwd", help="Working directory: skills, settings, where commands run."),
+        Path | None, cwd_option("Working directory: skills, settings, where commands run.")
     ] = None,
-    add_dir: Annotated[
-        list[Path] | None,
-        typer.Option("--add-dir", help="Extra folder searched for skills (repeatable)."),
-    ] = None,
-    plugin_dir: Annotated[
-        list[Path] | None,
-        typer.Option("--plugin-dir", help="Plugin folder, or folder of plugins (repeatable)."),
-    ] = None,
-    allow: Annotated[
-        list[str] | None, typer.Option("--allow", help="Allow rule, e.g. 'Bash(git log:*)'.")
-    ] = None,
-    deny: Annotated[list[str] | None, typer.Option("--deny", help="Deny rule.")] = None,
+    add_dir: AddDirOption = None,
+    plugin_dir: PluginDirOption = None,
+    allow: AllowOption = None,
+    deny: DenyOption = None,
     effort: Annotated[
         str | None, typer.Option("--effort", help="${CLAUDE_EFFORT} (default: the skill's).")
     ] = None,

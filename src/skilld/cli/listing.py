@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import os
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from skilld.cli.options import AddDirOption, CwdOption, JsonOption, PluginDirOption
 from skilld.exceptions import ConfigurationError
 from skilld.settings import Settings
 from skilld.skills.listing import listing_for_registry
@@ -50,21 +50,10 @@ def listing(
     format: Annotated[
         _Format, typer.Option("--format", help="text (Claude Code) or xml (agentskills).")
     ] = _Format.TEXT,
-    cwd: Annotated[
-        Path | None,
-        typer.Option("--cwd", help="Working directory (default: the current one)."),
-    ] = None,
-    add_dir: Annotated[
-        list[Path] | None,
-        typer.Option("--add-dir", help="Extra folder searched for skills (repeatable)."),
-    ] = None,
-    plugin_dir: Annotated[
-        list[Path] | None,
-        typer.Option("--plugin-dir", help="Plugin folder, or folder of plugins (repeatable)."),
-    ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print JSON (a stable contract).")
-    ] = False,
+    cwd: CwdOption = None,
+    add_dir: AddDirOption = None,
+    plugin_dir: PluginDirOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the skill listing a system prompt carries, within its budget."""
     if context_window is not None and budget_chars is not None:

@@ -31,6 +31,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from skilld.cli.options import CwdOption, DenyOption, add_dir_option, allow_option, json_option
 from skilld.exceptions import ConfigurationError, SkilldError
 
 __all__ = ["register", "run_command"]
@@ -215,23 +216,19 @@ def run_command(
         str | None,
         typer.Option("--model", help="Model URI (default: SKILLD_DEFAULT_MODEL), e.g. sim:0."),
     ] = None,
-    cwd: Annotated[
-        Path | None, typer.Option("--cwd", help="Working directory (default: the current one).")
-    ] = None,
+    cwd: CwdOption = None,
     add_dir: Annotated[
-        list[Path] | None, typer.Option("--add-dir", help="Extra folder of skills (repeatable).")
+        list[Path] | None, add_dir_option("Extra folder of skills (repeatable).")
     ] = None,
-    allow: Annotated[
-        list[str] | None, typer.Option("--allow", help="Allow rule, e.g. 'Bash(git *)'.")
-    ] = None,
-    deny: Annotated[list[str] | None, typer.Option("--deny", help="Deny rule.")] = None,
+    allow: Annotated[list[str] | None, allow_option("Allow rule, e.g. 'Bash(git *)'.")] = None,
+    deny: DenyOption = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Allow every tool use that would ask.")
     ] = False,
     max_turns: Annotated[
         int | None, typer.Option("--max-turns", min=1, help="Model calls at most.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary.")] = False,
+    as_json: Annotated[bool, json_option("Print one JSON summary.")] = False,
     pin: Annotated[
         str | None,
         typer.Option("--pin", help="sha256:<hex> the remote skill's content must hash to."),

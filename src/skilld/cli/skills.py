@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from skilld.cli.options import AddDirOption, JsonOption, PluginDirOption, cwd_option
 from skilld.skills.model import Diagnostic, Skill
 from skilld.skills.registry import SkillRegistry
 
@@ -38,22 +39,8 @@ _SOURCE_STYLES = {
 
 CwdOption = Annotated[
     Path | None,
-    typer.Option(
-        "--cwd",
-        help="Working directory to list from (default: the current one).",
-        exists=True,
-        file_okay=False,
-    ),
+    cwd_option("Working directory to list from (default: the current one).", must_exist=True),
 ]
-AddDirOption = Annotated[
-    list[Path] | None,
-    typer.Option("--add-dir", help="Extra folder searched for skills (repeatable)."),
-]
-PluginDirOption = Annotated[
-    list[Path] | None,
-    typer.Option("--plugin-dir", help="Plugin folder, or folder of plugins (repeatable)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (a stable contract).")]
 
 
 def _registry(

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from skilld.cli.options import json_option
 from skilld.skills.validate import FileReport, Profile, ValidationReport, validate_paths
 
 __all__ = ["register", "validate"]
@@ -38,7 +39,7 @@ def validate(
             case_sensitive=False,
         ),
     ] = Profile.CLAUDE_CODE,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print the report as JSON.")] = False,
 ) -> None:
     """Check skills and command files; exit 1 when an error is found."""
     report = validate_paths(paths, profile)
