@@ -47,6 +47,8 @@ TITLES = {
     "s2_sleep": "2. 200 ms I/O-bound task, drain",
     "s4_noop": "4. skilld alone: no-op drain on other backends",
     "s4_sleep": "4. skilld alone: 200 ms task drain on other backends",
+    "s5_noop": "5. every system on its Redis broker: no-op drain",
+    "s5_sleep": "5. every system on its Redis broker: 200 ms task drain",
 }
 
 
@@ -68,7 +70,7 @@ class Config:
     prefork_limit: float = 30.0
     warmup: int = 200
     systems: tuple[str, ...] = (SKILLD, *PEERS)
-    only: tuple[str, ...] = ("s1", "s2", "s3", "s4", "ceiling", "memory", "profile")
+    only: tuple[str, ...] = ("s1", "s2", "s3", "s4", "s5", "ceiling", "memory", "profile")
     amqp: str = AMQP_URL
     redis: str = REDIS_URL
     skilld_backends: dict[str, str] = field(default_factory=dict)
@@ -173,6 +175,15 @@ class Harness:
             "broker": "amqp",
             "store": "redis" if config.skilld_backends.get("redis_store") == "yes" else "sqlite",
         }
+
+    def load(self) -> None:
+        """Start from the runs already in ``runs.json`` (``--add``: measure more steps
+        into the same results)."""
+        path = self.out / "runs.json"
+        if path.exists():
+            document = json.loads(path.read_text())
+            self.runs = list(document.get("runs", []))
+            self.extra = {k: document[k] for k in ("ceiling", "memory") if k in document}
 
     def save(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -361,6 +372,27 @@ class Harness:
                          time_limit=c.duration + 40, concurrency=c.concurrency,
                          options=options)  # fmt: skip
 
+    def scenario_5(self) -> None:
+        """Scenarios 1 and 2 again with every system on its Redis broker (skilld: Redis
+        Streams; Dramatiq: RedisBroker; Taskiq: RedisStreamBroker; Celery: the Redis
+        transport), results in Redis as before."""
+        c = self.config
+        if c.skilld_backends.get("redis_broker") != "yes":
+            return
+        ours = ("skilld-redis-streams", {"broker": "redis", "store": "redis"})
+        for rep in range(max(1, c.reps - 1)):
+            noop = [ours[0], "celery-prefork-redis", "dramatiq-redis", "taskiq-redis"]
+            for system in noop[rep % 4 :] + noop[: rep % 4]:
+                options = ours[1] if system == ours[0] else None
+                self.one("s5_noop", system, rep, task="noop", n=c.n_noop,
+                         time_limit=c.drain_limit, options=options)  # fmt: skip
+            sleep = [ours[0], "celery-gevent-redis", "dramatiq-redis", "taskiq-redis"]
+            for system in sleep[rep % 4 :] + sleep[: rep % 4]:
+                options = ours[1] if system == ours[0] else None
+                self.one("s5_sleep", system, rep, task="sleep", n=c.n_sleep,
+                         time_limit=c.drain_limit, concurrency=c.concurrency,
+                         options=options)  # fmt: skip
+
     def ceiling(self) -> None:
         values: dict[str, list[float]] = {"quorum": [], "classic": []}
         redis_figures: dict[str, Any] = {}
@@ -424,6 +456,7 @@ class Harness:
             ("s2", self.scenario_2),
             ("s3", self.scenario_3),
             ("s4", self.scenario_4),
+            ("s5", self.scenario_5),
             ("memory", self.memory),
             ("profile", self.profile),
         ):
@@ -485,7 +518,7 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def parse(argv: Sequence[str] | None = None) -> tuple[Config, Path]:
+def parse(argv: Sequence[str] | None = None) -> tuple[Config, Path, bool]:
     parser = argparse.ArgumentParser(
         prog="python -m bench peers", description=(__doc__ or "").split("\n\n")[0]
     )
@@ -499,9 +532,12 @@ def parse(argv: Sequence[str] | None = None) -> tuple[Config, Path]:
     parser.add_argument("--concurrency", type=int, help="per process, 200 ms task (500)")
     parser.add_argument("--systems", help=f"comma-separated subset of {SKILLD},{','.join(PEERS)}")
     parser.add_argument(
-        "--only", help="comma-separated steps: s1,s2,s3,s4,ceiling,memory,profile (all)"
+        "--only", help="comma-separated steps: s1,s2,s3,s4,s5,ceiling,memory,profile (all)"
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--add", action="store_true", help="keep the runs already in OUT/runs.json, add these"
+    )
     parser.add_argument("--amqp", default=AMQP_URL)
     parser.add_argument("--redis", default=REDIS_URL)
     args = parser.parse_args(argv)
@@ -516,16 +552,19 @@ def parse(argv: Sequence[str] | None = None) -> tuple[Config, Path]:
         values["systems"] = tuple(args.systems.split(","))
     if args.only:
         values["only"] = tuple(args.only.split(","))
-    return Config(**values), args.out
+    return Config(**values), args.out, args.add
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config, out = parse(argv)
+    config, out, add = parse(argv)
     check_servers()
     python = peers_python()
     config = Config(**{**config.to_dict(), "skilld_backends": skilld_backends(config)})
     print(f"skilld backends: {config.skilld_backends}", file=sys.stderr)
-    summary = Harness(config, python, out).run()
+    harness = Harness(config, python, out)
+    if add:
+        harness.load()
+    summary = harness.run()
     for target in summary["targets"]:
         mark = "met" if target["met"] else "NOT met"
         print(f"{mark:8} {target['target']}: {target['measured']} ({target['note']})")

@@ -101,6 +101,9 @@ class _Loop:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
 
+_TASKIQ_LOOP: _Loop | None = None
+
+
 def submitter(system: str, module: Any, task: str, queue: str) -> Callable[[int], list[Any]]:
     """``submit(count)`` through the peer's client; handles are the result keys."""
     if system.startswith("celery"):
@@ -119,8 +122,11 @@ def submitter(system: str, module: Any, task: str, queue: str) -> Callable[[int]
             return [backend.build_message_key(actor.send()) for _ in range(count)]
 
         return submit_dramatiq
-    loop = _Loop()
-    loop.run(module.broker.startup())
+    global _TASKIQ_LOOP
+    if _TASKIQ_LOOP is None:  # one loop and one startup for the driver's whole life
+        _TASKIQ_LOOP = _Loop()
+        _TASKIQ_LOOP.run(module.broker.startup())
+    loop = _TASKIQ_LOOP
     taskiq_task = getattr(module, task)
 
     async def kiq(count: int) -> list[Any]:
@@ -158,13 +164,17 @@ def clean_up(amqp: str, queues: Sequence[str], exchanges: Sequence[str]) -> None
 
 def main() -> None:
     args = driver_arguments(__doc__ or "").parse_args()
-    system = args.system
+    # "<peer>-redis": the same peer on its Redis broker instead of RabbitMQ.
+    named = args.system
+    on_redis = named.endswith("-redis")
+    system = named.removesuffix("-redis")
     if system not in MODULES:
-        raise SystemExit(f"unknown system {system!r}; one of {sorted(MODULES)}")
+        raise SystemExit(f"unknown system {named!r}; one of {sorted(MODULES)} (+ -redis)")
     concurrency = args.concurrency or DEFAULT_CONCURRENCY[system]
-    queue = f"bench-{system}-{args.run_id or uuid.uuid4().hex[:8]}"
+    queue = f"bench-{named}-{args.run_id or uuid.uuid4().hex[:8]}"
     env = {
         "BENCH_QUEUE": queue,
+        "BENCH_BROKER": "redis" if on_redis else "amqp",
         "BENCH_AMQP_URL": args.amqp,
         "BENCH_REDIS_URL": args.redis,
         "BENCH_CONCURRENCY": str(concurrency or 1),
@@ -190,7 +200,8 @@ def main() -> None:
         return submit_and_track
 
     record: dict[str, Any] = {
-        "system": system,
+        "system": named,
+        "broker": "redis" if on_redis else "amqp",
         "task": args.task,
         "processes": args.processes,
         "concurrency": concurrency or args.processes,
@@ -215,7 +226,13 @@ def main() -> None:
             try:
                 for start in range(0, len(all_keys), 5000):
                     client.delete(*all_keys[start : start + 5000])
-                clean_up(args.amqp, *queue_names(system, queue))
+                if on_redis:  # the broker's keys all carry the run's queue name
+                    for pattern in (f"*{queue}*",):
+                        keys = list(client.scan_iter(match=pattern, count=1000))
+                        for start in range(0, len(keys), 1000):
+                            client.delete(*keys[start : start + 1000])
+                else:
+                    clean_up(args.amqp, *queue_names(system, queue))
                 break
             except Exception as exc:
                 record.setdefault("cleanup_error", f"{type(exc).__name__}: {exc}")

@@ -53,10 +53,12 @@ def _scenario_table(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             entry["config"] = configs[0]
         systems[system] = entry
     ratios: dict[str, dict[str, float | None]] = {}
-    ours = systems.get(SKILLD)
+    # skilld's row: "skilld", else its first variant ("skilld-redis-streams"...).
+    mine = [s for s in systems if s == SKILLD] or [s for s in systems if s.startswith(SKILLD)]
+    ours = systems[mine[0]] if mine else None
     if ours is not None:
         for system, entry in systems.items():
-            if system == SKILLD or system not in PEERS:
+            if system.startswith(SKILLD):
                 continue
             ratios[system] = {
                 figure: ratio(

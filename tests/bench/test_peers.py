@@ -283,7 +283,8 @@ def test_run_load_reports_a_failing_client() -> None:
 
 
 def test_command_line_and_quick_configuration() -> None:
-    config, out = parse(["--quick", "--rates", "100,200", "--only", "s1,ceiling"])
+    config, out, add = parse(["--quick", "--rates", "100,200", "--only", "s1,ceiling"])
+    assert add is False
     assert config.n_noop == QUICK["n_noop"]
     assert config.rates == (100.0, 200.0)
     assert config.only == ("s1", "ceiling")
@@ -317,3 +318,10 @@ def test_run_load_survives_a_server_restart_while_polling() -> None:
     assert out.done == 20
     assert out.poll_failures == 1
     assert out.errors == ["poll: ConnectionError: Connection reset by peer"]
+
+
+def test_a_skilld_variant_is_compared_with_the_peers_of_its_table() -> None:
+    summary = build_summary(
+        [run("s5_noop", "skilld-redis-streams", 3000.0), run("s5_noop", "dramatiq-redis", 1500.0)]
+    )
+    assert summary["scenarios"]["s5_noop"]["ratios"]["dramatiq-redis"]["tasks_per_s"] == 2.0

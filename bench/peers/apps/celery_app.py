@@ -12,15 +12,16 @@ import time
 
 from celery import Celery
 
-from bench.peers.apps.settings import AMQP, QUEUE, REDIS, SLEEP_S
+from bench.peers.apps.settings import AMQP, BROKER, QUEUE, REDIS, SLEEP_S
 
-app = Celery("bench", broker=AMQP, backend=REDIS)
+# BENCH_BROKER=redis: Celery's Redis transport (no publisher confirms there).
+app = Celery("bench", broker=REDIS if BROKER == "redis" else AMQP, backend=REDIS)
 app.conf.update(
     task_default_queue=QUEUE,
     task_default_exchange=QUEUE,
     task_default_routing_key=QUEUE,
     task_acks_late=True,
-    broker_transport_options={"confirm_publish": True},
+    broker_transport_options={} if BROKER == "redis" else {"confirm_publish": True},
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )

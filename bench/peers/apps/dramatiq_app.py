@@ -17,12 +17,18 @@ import time
 import dramatiq
 import redis
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.results import Results
 from dramatiq.results.backends.redis import RedisBackend
 
-from bench.peers.apps.settings import AMQP, CONCURRENCY, QUEUE, REDIS, SLEEP_S
+from bench.peers.apps.settings import AMQP, BROKER, CONCURRENCY, QUEUE, REDIS, SLEEP_S
 
-broker = RabbitmqBroker(url=AMQP)
+# BENCH_BROKER=redis: Dramatiq's Redis broker, its keys under this run's namespace.
+broker = (
+    RedisBroker(url=REDIS, namespace=f"{QUEUE}-broker")
+    if BROKER == "redis"
+    else RabbitmqBroker(url=AMQP)
+)
 pool = redis.BlockingConnectionPool.from_url(REDIS, max_connections=CONCURRENCY + 8)
 backend = RedisBackend(namespace=QUEUE, client=redis.Redis(connection_pool=pool))
 broker.add_middleware(Results(backend=backend))

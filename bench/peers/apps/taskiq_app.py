@@ -12,17 +12,22 @@ import asyncio
 from taskiq_aio_pika import AioPikaBroker
 from taskiq_aio_pika.exchange import Exchange
 from taskiq_aio_pika.queue import Queue
-from taskiq_redis import RedisAsyncResultBackend
+from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
-from bench.peers.apps.settings import AMQP, CONCURRENCY, QUEUE, REDIS, SLEEP_S
+from bench.peers.apps.settings import AMQP, BROKER, CONCURRENCY, QUEUE, REDIS, SLEEP_S
 
-broker = AioPikaBroker(
-    AMQP,
-    qos=CONCURRENCY,
-    exchange=Exchange(name=QUEUE),
-    task_queues=[Queue(name=QUEUE)],
-    dead_letter_queue=Queue(name=f"{QUEUE}.dead_letter"),
-).with_result_backend(RedisAsyncResultBackend(REDIS, prefix_str=QUEUE))
+if BROKER == "redis":  # BENCH_BROKER=redis: taskiq-redis's Streams broker, defaults
+    broker = RedisStreamBroker(
+        REDIS, queue_name=QUEUE, consumer_group_name=QUEUE
+    ).with_result_backend(RedisAsyncResultBackend(REDIS, prefix_str=QUEUE))
+else:
+    broker = AioPikaBroker(
+        AMQP,
+        qos=CONCURRENCY,
+        exchange=Exchange(name=QUEUE),
+        task_queues=[Queue(name=QUEUE)],
+        dead_letter_queue=Queue(name=f"{QUEUE}.dead_letter"),
+    ).with_result_backend(RedisAsyncResultBackend(REDIS, prefix_str=QUEUE))
 
 
 @broker.task(task_name="bench.noop")
