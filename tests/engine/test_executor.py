@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from skilld.engine.cache import SkillCache
 from skilld.engine.executor import FunctionExecutor, Outcome, SkillExecutor
 from skilld.engine.task import SkillTask, TaskUsage
 from skilld.exceptions import ConfigurationError, SkillNotFoundError, SkillVersionMismatchError
@@ -118,3 +119,88 @@ async def test_cancel_stops_a_fork_task_inside_its_model_call(project: Path) -> 
         result = await store.wait(task.id, 5)  # not the model's 60 s
     assert result is not None
     assert result.status is TaskStatus.CANCELLED
+
+
+# -- pinned versions from the skill cache ---------------------------------------------
+
+
+async def published(project: Path) -> tuple[SkillCache, str]:
+    """A cache with the project's greet published, as a gateway does on submission."""
+    from skilld.skills.registry import SkillRegistry
+
+    cache = SkillCache()
+    skill = SkillRegistry(project, include_packages=False).get("greet")
+    assert skill is not None
+    version = await cache.publish(skill)
+    assert version is not None
+    return cache, version
+
+
+async def test_a_worker_without_the_skill_runs_the_published_version(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    cache, version = await published(project)
+    empty = tmp_path_factory.mktemp("empty")
+    executor = SkillExecutor(cwd=empty, skill_cache=cache)
+    task = SkillTask(skill="greet", args="there", skill_version=version)
+    outcome = await executor.execute(task, events=no_events)
+    assert outcome.output.endswith("Hello there!\n")
+    assert outcome.skill_version == version
+    # Only what was pinned comes from the cache: a task without a version still needs
+    # the skill here.
+    with pytest.raises(SkillNotFoundError):
+        await executor.execute(SkillTask(skill="greet"), events=no_events)
+
+
+async def test_a_skill_edited_after_submission_runs_the_submitted_version(project: Path) -> None:
+    cache, version = await published(project)
+    path = project / ".claude" / "skills" / "greet" / "SKILL.md"
+    path.write_text(path.read_text().replace("Hello", "Goodbye"), encoding="utf-8")
+    executor = SkillExecutor(cwd=project, skill_cache=cache)  # loads the edited copy
+
+    pinned = await executor.execute(
+        SkillTask(skill="greet", args="you", skill_version=version), events=no_events
+    )
+    current = await executor.execute(SkillTask(skill="greet", args="you"), events=no_events)
+
+    assert pinned.output.endswith("Hello you!\n")
+    assert current.output.endswith("Goodbye you!\n")
+    assert current.skill_version != version
+
+
+async def test_the_registrys_own_version_never_asks_the_cache(project: Path) -> None:
+    cache, version = await published(project)
+    executor = SkillExecutor(cwd=project, skill_cache=cache)
+    for _ in range(3):
+        await executor.execute(SkillTask(skill="greet", skill_version=version), events=no_events)
+    assert cache.stats.to_dict() == SkillCache().stats.to_dict()  # all zero
+
+    path = project / ".claude" / "skills" / "greet" / "SKILL.md"
+    path.write_text("changed\n", encoding="utf-8")
+    executor = SkillExecutor(cwd=project, skill_cache=cache)
+    for _ in range(3):
+        await executor.execute(SkillTask(skill="greet", skill_version=version), events=no_events)
+    assert (cache.stats.l1_hits, cache.stats.misses) == (3, 0)
+
+
+async def test_a_version_nobody_published_keeps_the_clear_error(project: Path) -> None:
+    cache = SkillCache()
+    executor = SkillExecutor(cwd=project, skill_cache=cache)
+    task = SkillTask(skill="greet", skill_version="sha256:old")
+    with pytest.raises(SkillVersionMismatchError, match="pins version sha256:old"):
+        await executor.execute(task, events=no_events)
+    with pytest.raises(SkillNotFoundError, match="Unknown skill: nope"):
+        await executor.execute(
+            SkillTask(skill="nope", skill_version="sha256:old"), events=no_events
+        )
+    assert cache.stats.misses == 2
+
+
+def test_fork_agents_work_in_the_registrys_directory(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from skilld.skills.registry import SkillRegistry
+
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    executor = SkillExecutor(SkillRegistry(project, include_packages=False))
+    assert executor.subagents.cwd == project.resolve()

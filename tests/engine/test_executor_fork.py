@@ -383,3 +383,25 @@ async def test_a_fork_out_of_turns_says_so_in_its_output(project: Path, shortcut
     )
     assert [kind for kind, _ in events.seen] == ["tool_use", "progress"]
     assert len(model.requests) == 1
+
+
+async def test_a_fork_works_in_the_registrys_project_under_its_settings(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """As ``skilld worker --cwd PROJECT`` builds it: a registry for the project and no
+    ``cwd=``; the fork's tools run there, under the project's settings files."""
+    from skilld.skills.registry import SkillRegistry
+
+    (project / ".claude" / "settings.json").write_text(
+        '{"permissions": {"allow": ["Bash(pwd)"]}}', encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    model = ScriptedModel([tool_call("Bash", {"command": "pwd"}), "done"])
+    ex = SkillExecutor(SkillRegistry(project, include_packages=False), default_model="sim:0")
+    ex._models["sim:0"] = model
+    events = Events()
+    outcome = await run(ex, SkillTask(skill="greet", mode="fork"), events)
+    assert outcome.output == "done"
+    [_, (kind, ended)] = events.seen
+    assert (kind, ended["denied"], ended["is_error"]) == ("progress", False, False)
+    assert ended["result"].strip() == str(project.resolve())
