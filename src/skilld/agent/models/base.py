@@ -106,11 +106,25 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
-    """A tool the model may call: its name, what it does and a JSON Schema of its input."""
+    """A tool the model may call: its name, what it does and a JSON Schema of its input.
+
+    The schema is treated as immutable once given to a spec (tools keep theirs as
+    constants): :attr:`schema_json` encodes it once and reuses the text.
+    """
 
     name: str
     description: str
     input_schema: Mapping[str, Any]
+    _schema_json: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def schema_json(self) -> str:
+        """``input_schema`` as JSON text, encoded on first use (token estimates read it)."""
+        text = self._schema_json
+        if text is None:
+            text = _schema_json(self.input_schema)
+            object.__setattr__(self, "_schema_json", text)
+        return text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -271,6 +285,28 @@ def split_context_suffix(model: str) -> tuple[str, str]:
     return model, ""
 
 
+_SCHEMA_JSON_CACHE: dict[int, tuple[Mapping[str, Any], str]] = {}
+_SCHEMA_JSON_CACHE_SIZE = 256
+
+
+def _schema_json(schema: Mapping[str, Any]) -> str:
+    """JSON text of a tool schema, shared by every spec built from the same schema object.
+
+    The agent loop builds fresh :class:`ToolSpec` objects each turn from the tools'
+    constant schemas, so a cache on the spec alone would miss every time. The key is the
+    schema's identity; the entry holds the schema itself, so the id cannot be reused by
+    another object while cached. Bounded: schemas built per call only cost the encoding.
+    """
+    entry = _SCHEMA_JSON_CACHE.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    text = json.dumps(schema)
+    if len(_SCHEMA_JSON_CACHE) >= _SCHEMA_JSON_CACHE_SIZE:
+        _SCHEMA_JSON_CACHE.clear()
+    _SCHEMA_JSON_CACHE[id(schema)] = (schema, text)
+    return text
+
+
 def estimate_tokens(text: str) -> int:
     """A provider-free token estimate: about four characters a token, at least one."""
     return max(1, (len(text) + 3) // 4) if text else 0
@@ -294,5 +330,5 @@ def request_text(request: ModelRequest) -> str:
     for tool in request.tools:
         parts.append(tool.name)
         parts.append(tool.description)
-        parts.append(json.dumps(tool.input_schema))
+        parts.append(tool.schema_json)
     return "\n".join(parts)
