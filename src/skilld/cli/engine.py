@@ -105,12 +105,14 @@ def worker(
         found = len(registry.skills())
     except SkilldError as exc:
         raise _fail(exc) from None
-    from skilld.engine.cache import result_cache_for
+    from skilld.engine.cache import result_cache_for, skill_cache_for
 
     executor = SkillExecutor(
         registry,
+        cwd=cwd,  # fork tasks' tools and permission settings
         default_model=model or settings.default_model,
         result_cache=result_cache_for(store_obj),  # skills opt in: skilld-cache-ttl
+        skill_cache=skill_cache_for(store_obj),  # pinned versions this machine lacks
     )
     engine = Worker(
         broker_obj,
@@ -137,6 +139,9 @@ def worker(
         cache = executor.result_cache
         if cache is not None and cache.stats.hits + cache.stats.misses:
             typer.echo(f"skilld worker {engine.id}: result cache {cache.stats.to_dict()}", err=True)
+        skills = executor.skill_cache
+        if skills is not None and skills.stats.hits + skills.stats.misses:
+            typer.echo(f"skilld worker {engine.id}: skill cache {skills.stats.to_dict()}", err=True)
 
     try:
         asyncio.run(main())

@@ -240,7 +240,13 @@ async def _serve(
 
     registry = await asyncio.to_thread(SkillRegistry, plan.cwd, add_dirs=plan.skills_dirs)
     async with broker, store:
-        app = create_app(broker=broker, store=store, registry=registry, config=config)
+        from skilld.engine.cache import result_cache_for, skill_cache_for
+
+        # Accepted tasks pin their skill's version, published here for any worker.
+        skill_cache = skill_cache_for(store)
+        app = create_app(
+            broker=broker, store=store, registry=registry, config=config, skill_cache=skill_cache
+        )
         server = Server(
             uvicorn.Config(
                 app,
@@ -252,12 +258,12 @@ async def _serve(
         )
         worker = None
         if plan.concurrency > 0:
-            from skilld.engine.cache import result_cache_for
-
             executor = SkillExecutor(
                 registry,
+                cwd=plan.cwd,  # fork tasks' tools and permission settings
                 default_model=plan.model,
                 result_cache=result_cache_for(store),  # skills opt in: skilld-cache-ttl
+                skill_cache=skill_cache,
             )
             worker = Worker(
                 broker,
