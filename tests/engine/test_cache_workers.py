@@ -1,11 +1,18 @@
-"""The result cache through ``skilld worker``: a skill that opts in is served from L2
-(Redis) by a later worker, and a changed skill is never served a stale result."""
+"""The caches through the commands: a skill that opts in is served from L2 (Redis) by a
+later ``skilld worker``, and a changed skill is never served a stale result; a worker
+without the skills runs a task ``skilld serve`` accepted, from the skill's definition."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import httpx
+import pytest
 from typer.testing import CliRunner
 
 from skilld.cli import app
@@ -81,4 +88,81 @@ def test_a_later_worker_serves_an_opted_in_result_from_redis(tmp_path: Path) -> 
         [changed] = run("x")  # a new version of the skill: a new key
         assert changed.startswith("Mark x ")
     finally:
+        delete_redis_keys(prefix)
+
+
+@pytest.mark.slow
+def test_a_worker_without_the_skills_runs_what_skilld_serve_accepted(tmp_path: Path) -> None:
+    """The gateway (``skilld serve --concurrency 0``) has the skill; the worker, started
+    in an empty folder as on another machine, gets its definition from Redis."""
+    redis = require_redis()
+    prefix = unique_name("sc") + ":"
+    broker_url = f"{redis}?prefix={prefix}&queue=q"
+    store_url = f"{redis}?prefix={prefix}"
+    gateway_dir, worker_dir, home = tmp_path / "gateway", tmp_path / "worker", tmp_path / "home"
+    write_skill(gateway_dir / "skills", "greet", "description: Greets.", "Hello, $ARGUMENTS!\n")
+    worker_dir.mkdir()
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "SKILLD_HOME": str(home)}
+    env["SKILLD_MANAGED_DIR"] = str(home)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "skilld",
+            "serve",
+            "--port",
+            "0",
+            "--concurrency",
+            "0",
+            "--skills-dir",
+            "skills",
+            "--broker",
+            broker_url,
+            "--store",
+            store_url,
+        ],
+        cwd=gateway_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        banner = [server.stdout.readline() for _ in range(4)]
+        assert banner[0].startswith("skilld serve: listening on http://"), banner
+        url = banner[0].split()[-1]
+        queued = httpx.post(f"{url}/v1/tasks", json={"skill": "greet", "args": "Ada"}).json()
+        assert queued["status"] == "queued", queued
+        assert queued["skill_version"].startswith("sha256:")  # pinned by the gateway
+
+        result = CliRunner().invoke(
+            app,
+            [
+                "worker",
+                "--burst",
+                "--broker",
+                broker_url,
+                "--store",
+                store_url,
+                "--cwd",
+                str(worker_dir),
+                "--concurrency",
+                "1",
+            ],
+            env={"HOME": str(home), "SKILLD_HOME": str(home), "SKILLD_MANAGED_DIR": str(home)},
+        )
+        assert result.exit_code == 0, result.output
+        assert "0 skills" in result.output  # nothing on this "machine"
+        assert "skill cache" in result.output
+        assert "'l2_hits': 1" in result.output
+
+        done = httpx.get(f"{url}/v1/tasks/{queued['id']}").json()
+        assert done["status"] == "succeeded", done
+        assert done["output"].splitlines()[-1] == "Hello, Ada!"
+        assert done["skill_version"] == queued["skill_version"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
         delete_redis_keys(prefix)
