@@ -3,9 +3,18 @@
 Two uses, both keyed so that a changed skill can never serve a stale entry:
 
 * :class:`SkillCache` — skill definitions keyed by their **version hash** (the content
-  hash of the skill's folder). A gateway or worker that loaded a skill publishes its
-  SKILL.md; a worker asked for that exact version (a task pins ``skill_version``) gets it
-  from L1, else rebuilds it from L2, without the files being on its disk.
+  hash of the skill's folder). The gateway (``create_app(skill_cache=...)``, as
+  ``skilld serve`` builds it) publishes the skill of every task it accepts and pins the
+  task to that version; a worker whose registry has another version of the skill, or
+  none, gets the pinned one from L1, else rebuilds it from L2, without the files being
+  on its disk. A definition is the SKILL.md text (the frontmatter fields are parsed from
+  it again), the source, and the folder's files when there are at most
+  :data:`MAX_BUNDLE_FILES` of them totalling at most :data:`MAX_BUNDLE_BYTES` (a larger
+  folder travels as SKILL.md alone). With a Redis store L2 is Redis, shared by every
+  process; otherwise it is this process only (``skilld serve``'s own worker). What
+  L2 loses (Redis flushed or restarted) comes back when the gateway republishes, at most
+  ``republish_s`` (5 minutes) later; until then a worker without the pinned version
+  fails the task with the same error as without a cache.
 * :class:`ResultCache` — results of skills that **opt in**, keyed by a hash of (skill
   version, mode, model, arguments) with a TTL. A skill opts in in its frontmatter::
 
