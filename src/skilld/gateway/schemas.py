@@ -36,7 +36,9 @@ class TaskRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ``args`` is the argument string (or a list, joined with shell quoting). ``mode``
     defaults to the skill's own ``context`` (inline or fork). Unset fields take the
     engine's defaults. The ``Idempotency-Key`` header, when sent, sets
-    ``idempotency_key``.
+    ``idempotency_key``. ``skill_version``, when sent, must be the gateway's current
+    version of the skill; a gateway with a skill cache (``skilld serve``) sets it to that
+    version when it is not sent, so the task runs what was submitted on every worker.
     """
 
     skill: str
