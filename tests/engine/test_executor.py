@@ -204,3 +204,15 @@ def test_fork_agents_work_in_the_registrys_directory(
     monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
     executor = SkillExecutor(SkillRegistry(project, include_packages=False))
     assert executor.subagents.cwd == project.resolve()
+
+
+async def test_a_fork_task_runs_the_published_version_too(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    cache, version = await published(project)
+    empty = tmp_path_factory.mktemp("empty")
+    executor = SkillExecutor(cwd=empty, skill_cache=cache, default_model="sim:0")
+    task = SkillTask(skill="greet", args="fork", mode="fork", skill_version=version)
+    outcome = await executor.execute(task, events=no_events)
+    assert outcome.output.endswith("Hello fork!\n")  # sim answers with the expanded prompt
+    assert outcome.skill_version == version
