@@ -8,7 +8,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -111,13 +110,29 @@ def content_hash(target: Path) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-@dataclass(frozen=True, eq=False)
-class Skill:
+class _VersionCache:
+    """Holds :attr:`Skill.version` once computed, in a slot that is no dataclass field.
+
+    Not a field, so it is no part of equality, ``repr``, ``dataclasses.replace`` or
+    ``pickle`` (a copy computes its own), and code that reviews every field (the
+    permission checks of :mod:`skilld.permissions.skills`) never sees it.
+    """
+
+    __slots__ = ("_version",)
+    _version: str
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Skill(_VersionCache):
     """A loaded skill: its frontmatter fields, already coerced, and where it came from.
 
     ``name`` is the command name a user types after ``/`` (the folder name for skills,
     ``plugin:skill`` for plugin skills, ``dir:name`` for namespaced commands);
     ``display_name`` is the frontmatter ``name`` when there is one.
+
+    Slotted: a registry holds thousands, and an instance ``__dict__`` cost about a
+    quarter of each one's memory. The lazily computed :attr:`version` lives in a private
+    slot instead of a ``cached_property``'s dict entry.
     """
 
     name: str
@@ -166,9 +181,17 @@ class Skill:
     def has_errors(self) -> bool:
         return any(d.level == "error" for d in self.diagnostics)
 
-    @cached_property
+    @property
     def version(self) -> str:
         """Content hash of the skill folder (or command file); computed on first use."""
+        try:
+            return self._version
+        except AttributeError:  # the slot is unset until the first call
+            version = self._compute_version()
+            object.__setattr__(self, "_version", version)  # a cache, not a field change
+            return version
+
+    def _compute_version(self) -> str:
         if self.fixed_version is not None:
             return self.fixed_version
         target = self.directory if self.loaded_from is not LoadedFrom.COMMANDS else self.path
