@@ -25,23 +25,16 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from bench.engine.drain import REDIS, delete_redis_keys, report, skilld_drain, summary
+
 from skilld.engine.brokers import open_broker
 from skilld.engine.brokers.rabbitmq import RabbitMQBroker
-from skilld.engine.operations import submit_many
-from skilld.engine.stores import open_store
-from skilld.engine.task import SkillTask
 
 AMQP = os.environ.get("SKILLD_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-REDIS = os.environ.get("SKILLD_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-REPO = Path(__file__).resolve().parents[2]
-NOOP = "---\ndescription: Does nothing.\n---\nok\n"
 
 
 async def raw_ceiling(n: int, queue_type: str, window: int, *, prefilled: bool) -> float:
@@ -93,82 +86,22 @@ async def raw_ceiling(n: int, queue_type: str, window: int, *, prefilled: bool) 
         await connection.close()
 
 
-async def skilld_drain(n: int, queue_type: str, store_kind: str, concurrency: int) -> float:
+async def rabbitmq_drain(n: int, queue_type: str, store_kind: str, concurrency: int) -> float:
     """Tasks per second one ``skilld worker`` process drains through RabbitMQ."""
-    queue = f"skilld-bench-{uuid.uuid4().hex[:8]}"
-    broker_url = f"{AMQP}?queue={queue}&queue_type={queue_type}"
-    with tempfile.TemporaryDirectory(prefix="skilld-bench-") as tmp:
-        if store_kind == "redis":
-            prefix = f"skilld-bench-{uuid.uuid4().hex[:8]}:"
-            store_url = f"{REDIS}?prefix={prefix}"
-        else:
-            prefix = ""
-            store_url = f"sqlite:///{Path(tmp) / 'results.db'}"
-        skills = Path(tmp) / "skills" / "noop"
-        skills.mkdir(parents=True)
-        (skills / "SKILL.md").write_text(NOOP)
-        tasks = [SkillTask(skill="noop", args=str(i)) for i in range(n)]
-        try:
-            async with open_broker(broker_url) as broker, open_store(store_url) as store:
-                for start in range(0, n, 2000):
-                    await submit_many(broker, store, tasks[start : start + 2000])
-                env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-                subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "skilld",
-                        "worker",
-                        "--broker",
-                        broker_url,
-                        "--store",
-                        store_url,
-                        "--concurrency",
-                        str(concurrency),
-                        "--skills-dir",
-                        str(Path(tmp) / "skills"),
-                        "--cwd",
-                        tmp,
-                        "--burst",
-                    ],
-                    check=True,
-                    env=env,
-                    cwd=tmp,
-                    timeout=900,
-                )
-                found = await store.get_many([t.id for t in tasks])
-                done = [r for r in found.values() if r.status.value == "succeeded"]
-                if len(done) != n:
-                    raise RuntimeError(f"only {len(done)} of {n} tasks succeeded")
-                first = min(r.timings.started_at or 0.0 for r in done)
-                last = max(r.timings.finished_at or 0.0 for r in done)
-                return n / (last - first)
-        finally:
-            async with open_broker(broker_url) as cleanup:
-                assert isinstance(cleanup, RabbitMQBroker)
-                await cleanup.delete_topology()
-            if prefix:
-                await _delete_redis_keys(prefix)
+    broker_url = f"{AMQP}?queue=skilld-bench-{uuid.uuid4().hex[:8]}&queue_type={queue_type}"
+    prefix = f"skilld-bench-{uuid.uuid4().hex[:8]}:" if store_kind == "redis" else ""
 
+    def store_url(tmp: Path) -> str:
+        return f"{REDIS}?prefix={prefix}" if prefix else f"sqlite:///{tmp / 'results.db'}"
 
-async def _delete_redis_keys(prefix: str) -> None:
-    import redis.asyncio as redis
+    async def cleanup() -> None:
+        async with open_broker(broker_url) as broker:
+            assert isinstance(broker, RabbitMQBroker)
+            await broker.delete_topology()
+        if prefix:
+            await delete_redis_keys(prefix)
 
-    client = redis.Redis.from_url(REDIS)
-    try:
-        batch = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
-        for start in range(0, len(batch), 1000):
-            await client.delete(*batch[start : start + 1000])
-    finally:
-        await client.aclose()
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "median": round(statistics.median(values), 1),
-        "min": round(min(values), 1),
-        "max": round(max(values), 1),
-    }
+    return await skilld_drain(n, concurrency, broker_url, store_url, cleanup=cleanup)
 
 
 async def main() -> None:
@@ -192,7 +125,9 @@ async def main() -> None:
         raw_drain.append(
             await raw_ceiling(args.tasks, args.queue_type, args.window, prefilled=True)
         )
-        skilld.append(await skilld_drain(args.tasks, args.queue_type, args.store, args.concurrency))
+        skilld.append(
+            await rabbitmq_drain(args.tasks, args.queue_type, args.store, args.concurrency)
+        )
         print(
             f"round {round_ + 1}: raw publish+consume {raw_both[-1]:.0f}/s, "
             f"raw drain {raw_drain[-1]:.0f}/s, skilld drain {skilld[-1]:.0f}/s",
@@ -212,10 +147,7 @@ async def main() -> None:
         ),
         "ratio_to_raw_drain": round(statistics.median(skilld) / statistics.median(raw_drain), 3),
     }
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

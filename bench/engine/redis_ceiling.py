@@ -23,25 +23,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import platform
 import re
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
-from skilld.engine.brokers import open_broker
-from skilld.engine.operations import submit_many
-from skilld.engine.stores import open_store
-from skilld.engine.task import SkillTask
-
-REDIS = os.environ.get("SKILLD_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-REPO = Path(__file__).resolve().parents[2]
-NOOP = "---\ndescription: Does nothing.\n---\nok\n"
+from bench.engine.drain import REDIS, delete_redis_keys, report, skilld_drain, summary
 
 
 def redis_benchmark(n: int) -> dict[str, float]:
@@ -86,7 +77,7 @@ async def raw_drain(n: int) -> float:
         done = 0
         started = time.perf_counter()
         while done < n:
-            reply = await client.xreadgroup("g", "c", {stream: ">"}, count=500, block=1000)
+            reply: Any = await client.xreadgroup("g", "c", {stream: ">"}, count=500, block=1000)
             ids = [entry_id for _, entries in reply for entry_id, _ in entries]
             async with client.pipeline(transaction=False) as pipe:
                 pipe.xack(stream, "g", *ids)
@@ -99,73 +90,20 @@ async def raw_drain(n: int) -> float:
         await client.aclose()
 
 
-async def skilld_drain(n: int, concurrency: int) -> float:
+async def redis_drain(n: int, concurrency: int) -> float:
     """Tasks per second one ``skilld worker`` process drains through Redis Streams."""
     prefix = f"skilld-bench-{uuid.uuid4().hex[:8]}:"
-    broker_url = f"{REDIS}?prefix={prefix}&queue=bench"
-    store_url = f"{REDIS}?prefix={prefix}"
-    with tempfile.TemporaryDirectory(prefix="skilld-bench-") as tmp:
-        skills = Path(tmp) / "skills" / "noop"
-        skills.mkdir(parents=True)
-        (skills / "SKILL.md").write_text(NOOP)
-        tasks = [SkillTask(skill="noop", args=str(i)) for i in range(n)]
-        try:
-            async with open_broker(broker_url) as broker, open_store(store_url) as store:
-                for start in range(0, n, 2000):
-                    await submit_many(broker, store, tasks[start : start + 2000])
-                env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-                subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "skilld",
-                        "worker",
-                        "--broker",
-                        broker_url,
-                        "--store",
-                        store_url,
-                        "--concurrency",
-                        str(concurrency),
-                        "--skills-dir",
-                        str(Path(tmp) / "skills"),
-                        "--cwd",
-                        tmp,
-                        "--burst",
-                    ],
-                    check=True,
-                    env=env,
-                    cwd=tmp,
-                    timeout=900,
-                )
-                found = await store.get_many([t.id for t in tasks])
-                done = [r for r in found.values() if r.status.value == "succeeded"]
-                if len(done) != n:
-                    raise RuntimeError(f"only {len(done)} of {n} tasks succeeded")
-                first = min(r.timings.started_at or 0.0 for r in done)
-                last = max(r.timings.finished_at or 0.0 for r in done)
-                return n / (last - first)
-        finally:
-            await _delete_keys(prefix)
 
+    async def cleanup() -> None:
+        await delete_redis_keys(prefix)
 
-async def _delete_keys(prefix: str) -> None:
-    import redis.asyncio as redis
-
-    client = redis.Redis.from_url(REDIS)
-    try:
-        batch = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
-        for start in range(0, len(batch), 1000):
-            await client.delete(*batch[start : start + 1000])
-    finally:
-        await client.aclose()
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "median": round(statistics.median(values), 1),
-        "min": round(min(values), 1),
-        "max": round(max(values), 1),
-    }
+    return await skilld_drain(
+        n,
+        concurrency,
+        f"{REDIS}?prefix={prefix}&queue=bench",
+        f"{REDIS}?prefix={prefix}",
+        cleanup=cleanup,
+    )
 
 
 async def main() -> None:
@@ -183,7 +121,7 @@ async def main() -> None:
     for round_ in range(args.repeat):
         bench.append(redis_benchmark(args.benchmark_requests))
         raw.append(await raw_drain(args.tasks))
-        skilld.append(await skilld_drain(args.tasks, args.concurrency))
+        skilld.append(await redis_drain(args.tasks, args.concurrency))
         print(
             f"round {round_ + 1}: redis-benchmark {bench[-1]}, raw drain {raw[-1]:.0f}/s, "
             f"skilld drain {skilld[-1]:.0f}/s",
@@ -198,10 +136,7 @@ async def main() -> None:
         "skilld_drain_per_s": summary(skilld),
         "ratio_to_raw_drain": round(statistics.median(skilld) / statistics.median(raw), 3),
     }
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    report(figures, args.json)
 
 
 if __name__ == "__main__":
