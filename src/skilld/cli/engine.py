@@ -16,7 +16,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -24,8 +24,13 @@ from skilld.engine import defaults
 from skilld.engine.brokers import Broker, open_broker
 from skilld.engine.stores import Store, open_store
 from skilld.engine.urls import redact
-from skilld.exceptions import ConfigurationError, SkilldError
+from skilld.exceptions import SkilldError
 from skilld.settings import Settings
+
+if TYPE_CHECKING:
+    from skilld.engine.cache import SkillCache
+    from skilld.engine.executor import SkillExecutor, SkillLookup
+    from skilld.engine.worker import Worker
 
 __all__ = ["dlq_app", "register", "worker"]
 
@@ -43,6 +48,22 @@ DataDirOption = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Folder of the embedded SQLite files (default ./.skilld)."),
 ]
+SkillsDirOption = Annotated[
+    list[Path] | None,
+    typer.Option("--skills-dir", help="Extra folder searched for skills (repeatable)."),
+]
+CwdOption = Annotated[
+    Path | None, typer.Option("--cwd", help="Working directory the skills are found from.")
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", help="Default model for fork tasks (SKILLD_DEFAULT_MODEL)."),
+]
+LeaseOption = Annotated[float, typer.Option("--lease", min=0.1, help="Claim lease in seconds.")]
+GraceOption = Annotated[
+    float,
+    typer.Option("--grace", min=0, help="Seconds running tasks get to finish on SIGTERM."),
+]
 
 
 def _urls(broker: str | None, store: str | None, data_dir: Path | None) -> tuple[str, str]:
@@ -51,9 +72,64 @@ def _urls(broker: str | None, store: str | None, data_dir: Path | None) -> tuple
     )
 
 
-def _fail(exc: Exception) -> typer.Exit:
+def _fail(exc: Exception | str) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(2)
+
+
+def open_backends(
+    broker: str | None, store: str | None, data_dir: Path | None
+) -> tuple[str, str, Broker, Store]:
+    """The broker and store URLs the options name (see the module doc) and their backends,
+    not yet connected; a bad URL or an SQLite folder that cannot be made exits with code 2
+    and a one-line error."""
+    try:
+        broker_url, store_url = _urls(broker, store, data_dir)
+        return broker_url, store_url, open_broker(broker_url), open_store(store_url)
+    except SkilldError as exc:
+        raise _fail(exc) from None
+    except OSError as exc:
+        raise _fail(f"cannot open the engine's files: {exc}") from None
+
+
+def make_worker(
+    registry: SkillLookup,
+    broker: Broker,
+    store: Store,
+    *,
+    cwd: Path | None,
+    model: str | None,
+    concurrency: int,
+    lease: float,
+    grace: float,
+    burst: bool = False,
+    skill_cache: SkillCache | None = None,
+) -> tuple[SkillExecutor, Worker]:
+    """The worker ``skilld worker`` and ``skilld serve`` run: skills from ``registry``,
+    fork tasks on ``model`` with ``cwd``'s tools and permission settings, results cached
+    for the skills that opt in (``skilld-cache-ttl``), and pinned versions this machine
+    lacks found in ``skill_cache`` (the store's own when not given). Returns the
+    executor too, for its cache counts."""
+    from skilld.engine.cache import result_cache_for, skill_cache_for
+    from skilld.engine.executor import SkillExecutor
+    from skilld.engine.worker import Worker
+
+    executor = SkillExecutor(
+        registry,
+        cwd=cwd,
+        default_model=model,
+        result_cache=result_cache_for(store),
+        skill_cache=skill_cache if skill_cache is not None else skill_cache_for(store),
+    )
+    return executor, Worker(
+        broker,
+        store,
+        executor,
+        concurrency=concurrency,
+        lease_s=lease,
+        shutdown_grace_s=grace,
+        burst=burst,
+    )
 
 
 def worker(
@@ -63,41 +139,20 @@ def worker(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, help="Tasks run at once.")
     ] = defaults.CONCURRENCY,
-    skills_dir: Annotated[
-        list[Path] | None,
-        typer.Option("--skills-dir", help="Extra folder searched for skills (repeatable)."),
-    ] = None,
-    cwd: Annotated[
-        Path | None, typer.Option("--cwd", help="Working directory the skills are found from.")
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option("--model", help="Default model for fork tasks (SKILLD_DEFAULT_MODEL)."),
-    ] = None,
-    lease: Annotated[
-        float, typer.Option("--lease", min=0.1, help="Claim lease in seconds.")
-    ] = defaults.LEASE_S,
-    grace: Annotated[
-        float,
-        typer.Option("--grace", min=0, help="Seconds running tasks get to finish on SIGTERM."),
-    ] = defaults.SHUTDOWN_GRACE_S,
+    skills_dir: SkillsDirOption = None,
+    cwd: CwdOption = None,
+    model: ModelOption = None,
+    lease: LeaseOption = defaults.LEASE_S,
+    grace: GraceOption = defaults.SHUTDOWN_GRACE_S,
     burst: Annotated[
         bool, typer.Option("--burst", help="Exit once nothing is queued, delayed or running.")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each problem.")] = False,
 ) -> None:
     """Run tasks from the queue until SIGTERM or Ctrl-C (then stop gracefully)."""
-    from skilld.engine.executor import SkillExecutor
-    from skilld.engine.worker import Worker
-
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
     settings = Settings.from_env()
-    broker_url, store_url = _urls(broker, store, data_dir)
-    try:
-        broker_obj = open_broker(broker_url)
-        store_obj = open_store(store_url)
-    except ConfigurationError as exc:
-        raise _fail(exc) from None
+    broker_url, store_url, broker_obj, store_obj = open_backends(broker, store, data_dir)
     from skilld.skills.registry import SkillRegistry
 
     try:  # load the skills now: a problem shows before any task runs
@@ -105,22 +160,15 @@ def worker(
         found = len(registry.skills())
     except SkilldError as exc:
         raise _fail(exc) from None
-    from skilld.engine.cache import result_cache_for, skill_cache_for
-
-    executor = SkillExecutor(
+    executor, engine = make_worker(
         registry,
-        cwd=cwd,  # fork tasks' tools and permission settings
-        default_model=model or settings.default_model,
-        result_cache=result_cache_for(store_obj),  # skills opt in: skilld-cache-ttl
-        skill_cache=skill_cache_for(store_obj),  # pinned versions this machine lacks
-    )
-    engine = Worker(
         broker_obj,
         store_obj,
-        executor,
+        cwd=cwd,
+        model=model or settings.default_model,
         concurrency=concurrency,
-        lease_s=lease,
-        shutdown_grace_s=grace,
+        lease=lease,
+        grace=grace,
         burst=burst,
     )
 

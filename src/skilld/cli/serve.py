@@ -30,6 +30,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from skilld.cli.engine import (
+    BrokerOption,
+    CwdOption,
+    DataDirOption,
+    GraceOption,
+    LeaseOption,
+    ModelOption,
+    SkillsDirOption,
+    StoreOption,
+    make_worker,
+    open_backends,
+)
 from skilld.engine import defaults
 from skilld.engine.urls import redact
 from skilld.exceptions import SkilldError
@@ -100,22 +112,10 @@ def serve(
         int,
         typer.Option("--concurrency", min=0, help="Tasks run at once (0: the gateway alone)."),
     ] = defaults.CONCURRENCY,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", help="Folder of the embedded SQLite files (default ./.skilld)."),
-    ] = None,
-    skills_dir: Annotated[
-        list[Path] | None,
-        typer.Option("--skills-dir", help="Extra folder searched for skills (repeatable)."),
-    ] = None,
-    broker: Annotated[
-        str | None,
-        typer.Option("--broker", help="Broker URL (default: SKILLD_BROKER_URL, else SQLite)."),
-    ] = None,
-    store: Annotated[
-        str | None,
-        typer.Option("--store", help="Store URL (default: SKILLD_STORE_URL, else SQLite)."),
-    ] = None,
+    data_dir: DataDirOption = None,
+    skills_dir: SkillsDirOption = None,
+    broker: BrokerOption = None,
+    store: StoreOption = None,
     token: Annotated[
         list[str] | None,
         typer.Option(
@@ -124,20 +124,10 @@ def serve(
             help="Bearer token clients must send (repeatable); required off loopback.",
         ),
     ] = None,
-    cwd: Annotated[
-        Path | None, typer.Option("--cwd", help="Working directory the skills are found from.")
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option("--model", help="Default model for fork tasks (SKILLD_DEFAULT_MODEL)."),
-    ] = None,
-    lease: Annotated[
-        float, typer.Option("--lease", min=0.1, help="Claim lease in seconds.")
-    ] = defaults.LEASE_S,
-    grace: Annotated[
-        float,
-        typer.Option("--grace", min=0, help="Seconds running tasks get to finish on SIGTERM."),
-    ] = defaults.SHUTDOWN_GRACE_S,
+    cwd: CwdOption = None,
+    model: ModelOption = None,
+    lease: LeaseOption = defaults.LEASE_S,
+    grace: GraceOption = defaults.SHUTDOWN_GRACE_S,
     max_body: Annotated[
         int, typer.Option("--max-body", min=1, help="Largest request body, in bytes.")
     ] = 1024 * 1024,
@@ -146,8 +136,6 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the HTTP API and run tasks, in one process (the embedded engine)."""
-    from skilld.engine.brokers import open_broker
-    from skilld.engine.stores import open_store
     from skilld.gateway import GatewayConfig
     from skilld.settings import Settings
 
@@ -159,15 +147,9 @@ def serve(
     config = GatewayConfig.with_tokens(token or (), max_body_bytes=max_body)
     try:
         config.check_bind(host)
-        broker_url, store_url = defaults.resolve_urls(
-            settings, broker_url=broker, store_url=store, data_dir=data_dir
-        )
-        broker_obj = open_broker(broker_url)
-        store_obj = open_store(store_url)
     except SkilldError as exc:
         raise _fail(str(exc)) from None
-    except OSError as exc:  # an SQLite file's folder that cannot be made
-        raise _fail(f"cannot open the engine's files: {exc}") from None
+    broker_url, store_url, broker_obj, store_obj = open_backends(broker, store, data_dir)
     try:
         sock = _bind(host, port)
     except OSError as exc:
@@ -226,8 +208,6 @@ async def _serve(
 ) -> int:
     import uvicorn
 
-    from skilld.engine.executor import SkillExecutor
-    from skilld.engine.worker import Worker
     from skilld.gateway import create_app
     from skilld.skills.registry import SkillRegistry
 
@@ -240,7 +220,7 @@ async def _serve(
 
     registry = await asyncio.to_thread(SkillRegistry, plan.cwd, add_dirs=plan.skills_dirs)
     async with broker, store:
-        from skilld.engine.cache import result_cache_for, skill_cache_for
+        from skilld.engine.cache import skill_cache_for
 
         # Accepted tasks pin their skill's version, published here for any worker.
         skill_cache = skill_cache_for(store)
@@ -258,20 +238,16 @@ async def _serve(
         )
         worker = None
         if plan.concurrency > 0:
-            executor = SkillExecutor(
+            _, worker = make_worker(
                 registry,
-                cwd=plan.cwd,  # fork tasks' tools and permission settings
-                default_model=plan.model,
-                result_cache=result_cache_for(store),  # skills opt in: skilld-cache-ttl
-                skill_cache=skill_cache,
-            )
-            worker = Worker(
                 broker,
                 store,
-                executor,
+                cwd=plan.cwd,
+                model=plan.model,
                 concurrency=plan.concurrency,
-                lease_s=plan.lease,
-                shutdown_grace_s=plan.grace,
+                lease=plan.lease,
+                grace=plan.grace,
+                skill_cache=skill_cache,
             )
 
         def stop() -> None:
