@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import CORPUS
 
 _ENGINE_VARIABLES = (
     "SKILLD_BROKER_URL",
@@ -30,3 +33,13 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     ):
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``corpus`` read the shared corpus of real skills beside the checkout:
+    skipped on a laptop that does not have it, failed in CI, where it must be."""
+    if item.get_closest_marker("corpus") is None or CORPUS.is_dir():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"the shared corpus is missing: {CORPUS}")
+    pytest.skip(f"the shared corpus is not beside this checkout ({CORPUS})")

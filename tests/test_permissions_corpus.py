@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from skilld.permissions import PermissionEngine, PermissionRule
 from skilld.skills.loader import load_skill_file
 from skilld.skills.model import LoadedFrom, Source
 from tests.helpers import CORPUS
+
+pytestmark = pytest.mark.corpus
 
 
 def corpus_allowed_tools() -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -109,6 +110,7 @@ def test_markup_in_messages_is_printed_literally(tmp_path: Path) -> None:
     assert 'argument-hint: "[bold]"' in output
 
 
+@pytest.mark.corpus
 def test_the_installed_command_validates_the_corpus() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "skilld", "validate", str(CORPUS), "--json"],

@@ -373,6 +373,7 @@ def no_subprocess(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     return started
 
 
+@pytest.mark.corpus
 def test_command_development_runs_none_of_its_examples(
     tmp_path: Path, no_subprocess: list[tuple[Any, ...]]
 ) -> None:
@@ -388,6 +389,7 @@ def test_command_development_runs_none_of_its_examples(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.corpus
 def test_no_corpus_skill_runs_anything(
     tmp_path: Path, no_subprocess: list[tuple[Any, ...]]
 ) -> None:
@@ -410,6 +412,7 @@ def test_no_corpus_skill_runs_anything(
     assert no_subprocess == []
 
 
+@pytest.mark.corpus
 def test_corpus_reference_files_run_nothing(no_subprocess: list[tuple[Any, ...]]) -> None:
     """The reference documents of command-development are full of examples too."""
     recorder = Recorder()

@@ -196,6 +196,7 @@ def test_the_fast_path_agrees_with_yaml(raw: str) -> None:
     assert _same(fast, slow if slow is not None else {}), raw
 
 
+@pytest.mark.corpus
 def test_the_fast_path_agrees_with_yaml_on_the_corpus() -> None:
     answered = 0
     files = [p for p in CORPUS.rglob("*.md") if p.is_file()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,6 +80,7 @@ def test_listing_invariants(
         assert listing == Listing(full.entries, budget, full.width)
 
 
+@pytest.mark.corpus
 def test_corpus_listing_fits_and_keeps_every_skill() -> None:
     registry = SkillRegistry(
         CORPUS,

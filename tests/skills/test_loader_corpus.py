@@ -10,6 +10,8 @@ from skilld.skills.loader import load_skill_file
 from skilld.skills.model import LoadedFrom, Skill, Source
 from tests.helpers import CORPUS
 
+pytestmark = pytest.mark.corpus
+
 
 def _skill_files() -> list[Path]:
     return sorted(p for p in (CORPUS / "skills").rglob("*") if p.name.lower() == "skill.md")

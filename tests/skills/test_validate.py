@@ -698,6 +698,7 @@ def corpus_skill_files() -> set[Path]:
     }
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("profile", list(Profile))
 def test_the_whole_corpus_is_reported_on(profile: Profile, corpus_skill_files: set[Path]) -> None:
     report = validate_path(CORPUS, profile)
@@ -718,6 +719,7 @@ def _diagnostics_of(report_files: object, relative: str) -> list[Diagnostic]:
     raise AssertionError(f"{relative} not in the report")
 
 
+@pytest.mark.corpus
 def test_corpus_diagnostics_under_spec() -> None:
     files = validate_path(CORPUS / "skills", Profile.SPEC).files
     (template,) = _diagnostics_of(files, "skills/anthropics__skills/template/SKILL.md")
@@ -740,6 +742,7 @@ def test_corpus_diagnostics_under_spec() -> None:
     assert ("error", "allowed-tools", 5) in found(discord)
 
 
+@pytest.mark.corpus
 def test_corpus_diagnostics_under_claude_code() -> None:
     report = validate_path(CORPUS, Profile.CLAUDE_CODE)
     assert report.ok
