@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
 
 import msgspec
 
@@ -46,24 +47,7 @@ _RECONNECTS = 5  # failed reconnections in a row before an event stream gives up
 _STREAM_IDLE_S = 60.0
 _TERMINAL = frozenset({"succeeded", "failed", "dead", "cancelled"})
 
-
-def _sse_headers(after: int | None) -> dict[str, str]:
-    headers = {"Accept": "text/event-stream"}
-    if after is not None:
-        headers["Last-Event-ID"] = str(after)
-    return headers
-
-
-def _stream_timeout(timeout: float) -> httpx.Timeout:
-    import httpx
-
-    # The gateway sends a keepalive comment every 15 s: a minute of silence means the
-    # connection is dead, and the stream reconnects.
-    return httpx.Timeout(timeout, read=_STREAM_IDLE_S)
-
-
-def _backoff(failures: int) -> float:
-    return float(min(0.25 * 2 ** (failures - 1), 4.0))
+T = TypeVar("T")
 
 
 def _task_body(
@@ -99,6 +83,21 @@ def _raise_for_problem(response: httpx.Response) -> None:
 def _result(response: httpx.Response) -> TaskResult:
     _raise_for_problem(response)
     return msgspec.json.decode(response.content, type=TaskResult)
+
+
+def _json(response: httpx.Response) -> Any:
+    _raise_for_problem(response)
+    return response.json()
+
+
+@dataclass(frozen=True, slots=True)
+class _Call(Generic[T]):
+    """One request of the API, as both faces send it, and how its answer reads."""
+
+    method: str
+    path: str
+    options: dict[str, Any]  # httpx's request arguments: json, params, headers, timeout
+    read: Callable[[httpx.Response], T]
 
 
 class _SSEParser:
@@ -140,7 +139,10 @@ class _Base:
             self._headers["Authorization"] = f"Bearer {token}"
         self._timeout = timeout
 
-    def _submit_request(
+    # What each method asks and how its answer reads, for both faces: a face only sends
+    # the request (awaiting or blocking) and hands the response to ``call.read``.
+
+    def _submit_call(
         self,
         skill: str,
         args: str | Sequence[str],
@@ -149,11 +151,89 @@ class _Base:
         idempotency_key: str | None,
         wait: float | None,
         options: Mapping[str, Any],
-    ) -> tuple[dict[str, Any], dict[str, str], dict[str, str], float]:
-        body = _task_body(skill, args, {"mode": mode, **options})
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        params = {"wait": f"{wait:g}"} if wait else {}
-        return body, headers, params, self._timeout + (wait or 0)
+    ) -> _Call[TaskResult]:
+        return _Call(
+            "POST",
+            "/v1/tasks",
+            {
+                "json": _task_body(skill, args, {"mode": mode, **options}),
+                "headers": {"Idempotency-Key": idempotency_key} if idempotency_key else {},
+                "params": {"wait": f"{wait:g}"} if wait else {},
+                "timeout": self._timeout + (wait or 0),
+            },
+            _result,
+        )
+
+    def _wait_call(self, task_id: str, deadline: float | None) -> tuple[_Call[TaskResult], bool]:
+        """One ``?wait=`` round trip of ``wait``, and whether it is the last one (the
+        deadline has come) whatever the task's state."""
+        left = _WAIT_SLICE_S if deadline is None else deadline - time.monotonic()
+        slice_s = max(0.0, min(_WAIT_SLICE_S, left))
+        call = _Call(
+            "GET",
+            f"/v1/tasks/{task_id}",
+            {
+                "params": {"wait": f"{slice_s:g}"} if slice_s else {},
+                "timeout": self._timeout + slice_s,
+            },
+            _result,
+        )
+        return call, deadline is not None and left <= 0
+
+    def _events_request(self, task_id: str, after: int | None) -> dict[str, Any]:
+        import httpx
+
+        headers = {"Accept": "text/event-stream"}
+        if after is not None:
+            headers["Last-Event-ID"] = str(after)
+        # The gateway sends a keepalive comment every 15 s: a minute of silence means the
+        # connection is dead, and the stream reconnects.
+        timeout = httpx.Timeout(self._timeout, read=_STREAM_IDLE_S)
+        return {
+            "method": "GET",
+            "url": f"/v1/tasks/{task_id}/events",
+            "headers": headers,
+            "timeout": timeout,
+        }
+
+
+def _get_call(task_id: str) -> _Call[TaskResult]:
+    return _Call("GET", f"/v1/tasks/{task_id}", {}, _result)
+
+
+def _cancel_call(task_id: str) -> _Call[TaskResult]:
+    return _Call("DELETE", f"/v1/tasks/{task_id}", {}, _result)
+
+
+def _skills_call() -> _Call[list[dict[str, Any]]]:
+    return _Call("GET", "/v1/skills", {}, lambda r: list(_json(r)["skills"]))
+
+
+def _skill_call(name: str) -> _Call[dict[str, Any]]:
+    return _Call("GET", f"/v1/skills/{name}", {}, lambda r: dict(_json(r)))
+
+
+class _Resume:
+    """Where an event stream resumes after a break, and whether it may (both faces)."""
+
+    def __init__(self, after: int | None, reconnect: bool) -> None:
+        self.after = after
+        self.reconnect = reconnect
+        self.failures = 0
+
+    def seen(self, event: TaskEvent) -> bool:
+        """Note ``event``; True once the stream is over (the task's ``finished``)."""
+        self.after, self.failures = event.offset, 0
+        return event.type == "finished"
+
+    def may_retry(self) -> bool:
+        """After a connection error: False to give up (raise it)."""
+        return self.reconnect and self.failures < _RECONNECTS
+
+    def backoff(self) -> float:
+        """Seconds to wait before the next connection."""
+        self.failures += 1
+        return float(min(0.25 * 2 ** (self.failures - 1), 4.0))
 
 
 class Client(_Base):
@@ -247,31 +327,23 @@ class Client(_Base):
         ``options`` are the other task fields (``model``, ``session_id``, ``tenant``,
         ``priority``, ``timeout_s``, ``max_attempts``, ``skill_version``, ``depends_on``).
         """
-        body, headers, params, timeout = self._submit_request(
-            skill, args, mode=mode, idempotency_key=idempotency_key, wait=wait, options=options
+        return await self._send(
+            self._submit_call(
+                skill, args, mode=mode, idempotency_key=idempotency_key, wait=wait, options=options
+            )
         )
-        response = await self._http.post(
-            "/v1/tasks", json=body, headers=headers, params=params, timeout=timeout
-        )
-        return _result(response)
 
     async def get(self, task_id: str) -> TaskResult:
         """The task's current state (``queued``, ``running``...) or its final result."""
-        return _result(await self._http.get(f"/v1/tasks/{task_id}"))
+        return await self._send(_get_call(task_id))
 
     async def wait(self, task_id: str, timeout: float | None = None) -> TaskResult:
         """Wait for the task to finish; after ``timeout`` seconds, return its state then."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            left = _WAIT_SLICE_S if deadline is None else deadline - time.monotonic()
-            slice_s = max(0.0, min(_WAIT_SLICE_S, left))
-            response = await self._http.get(
-                f"/v1/tasks/{task_id}",
-                params={"wait": f"{slice_s:g}"} if slice_s else {},
-                timeout=self._timeout + slice_s,
-            )
-            result = _result(response)
-            if result.status in _TERMINAL or (deadline is not None and left <= 0):
+            call, last = self._wait_call(task_id, deadline)
+            result = await self._send(call)
+            if result.status in _TERMINAL or last:
                 return result
 
     async def events(
@@ -286,30 +358,23 @@ class Client(_Base):
         """
         import httpx
 
-        after, failures = last_event_id, 0
+        resume = _Resume(last_event_id, reconnect)
         while True:
             try:
-                async for event in self._event_stream(task_id, after):
-                    after, failures = event.offset, 0
+                async for event in self._event_stream(task_id, resume.after):
                     yield event
-                    if event.type == "finished":
+                    if resume.seen(event):
                         return
                 if not reconnect:
                     return
             except httpx.TransportError:
-                if not reconnect or failures >= _RECONNECTS:
+                if not resume.may_retry():
                     raise
-            failures += 1
-            await asyncio.sleep(_backoff(failures))
+            await asyncio.sleep(resume.backoff())
 
     async def _event_stream(self, task_id: str, after: int | None) -> AsyncIterator[TaskEvent]:
         parser = _SSEParser()
-        async with self._http.stream(
-            "GET",
-            f"/v1/tasks/{task_id}/events",
-            headers=_sse_headers(after),
-            timeout=_stream_timeout(self._timeout),
-        ) as response:
+        async with self._http.stream(**self._events_request(task_id, after)) as response:
             if response.status_code >= 400:
                 await response.aread()
                 _raise_for_problem(response)
@@ -320,19 +385,18 @@ class Client(_Base):
 
     async def cancel(self, task_id: str) -> TaskResult:
         """Ask for the task to be cancelled; returns its state after the request."""
-        return _result(await self._http.delete(f"/v1/tasks/{task_id}"))
+        return await self._send(_cancel_call(task_id))
 
     async def skills(self) -> list[dict[str, Any]]:
         """Every skill the gateway's workers can run (``skilld list --json`` shape)."""
-        response = await self._http.get("/v1/skills")
-        _raise_for_problem(response)
-        return list(response.json()["skills"])
+        return await self._send(_skills_call())
 
     async def skill(self, name: str) -> dict[str, Any]:
         """One skill, every field (``skilld show --json`` shape)."""
-        response = await self._http.get(f"/v1/skills/{name}")
-        _raise_for_problem(response)
-        return dict(response.json())
+        return await self._send(_skill_call(name))
+
+    async def _send(self, call: _Call[T]) -> T:
+        return call.read(await self._http.request(call.method, call.path, **call.options))
 
 
 class SyncClient(_Base):
@@ -386,31 +450,23 @@ class SyncClient(_Base):
         **options: Any,
     ) -> TaskResult:
         """See :meth:`Client.submit`."""
-        body, headers, params, timeout = self._submit_request(
-            skill, args, mode=mode, idempotency_key=idempotency_key, wait=wait, options=options
+        return self._send(
+            self._submit_call(
+                skill, args, mode=mode, idempotency_key=idempotency_key, wait=wait, options=options
+            )
         )
-        response = self._http.post(
-            "/v1/tasks", json=body, headers=headers, params=params, timeout=timeout
-        )
-        return _result(response)
 
     def get(self, task_id: str) -> TaskResult:
         """See :meth:`Client.get`."""
-        return _result(self._http.get(f"/v1/tasks/{task_id}"))
+        return self._send(_get_call(task_id))
 
     def wait(self, task_id: str, timeout: float | None = None) -> TaskResult:
         """See :meth:`Client.wait`."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            left = _WAIT_SLICE_S if deadline is None else deadline - time.monotonic()
-            slice_s = max(0.0, min(_WAIT_SLICE_S, left))
-            response = self._http.get(
-                f"/v1/tasks/{task_id}",
-                params={"wait": f"{slice_s:g}"} if slice_s else {},
-                timeout=self._timeout + slice_s,
-            )
-            result = _result(response)
-            if result.status in _TERMINAL or (deadline is not None and left <= 0):
+            call, last = self._wait_call(task_id, deadline)
+            result = self._send(call)
+            if result.status in _TERMINAL or last:
                 return result
 
     def events(
@@ -419,30 +475,23 @@ class SyncClient(_Base):
         """See :meth:`Client.events`."""
         import httpx
 
-        after, failures = last_event_id, 0
+        resume = _Resume(last_event_id, reconnect)
         while True:
             try:
-                for event in self._event_stream(task_id, after):
-                    after, failures = event.offset, 0
+                for event in self._event_stream(task_id, resume.after):
                     yield event
-                    if event.type == "finished":
+                    if resume.seen(event):
                         return
                 if not reconnect:
                     return
             except httpx.TransportError:
-                if not reconnect or failures >= _RECONNECTS:
+                if not resume.may_retry():
                     raise
-            failures += 1
-            time.sleep(_backoff(failures))
+            time.sleep(resume.backoff())
 
     def _event_stream(self, task_id: str, after: int | None) -> Iterator[TaskEvent]:
         parser = _SSEParser()
-        with self._http.stream(
-            "GET",
-            f"/v1/tasks/{task_id}/events",
-            headers=_sse_headers(after),
-            timeout=_stream_timeout(self._timeout),
-        ) as response:
+        with self._http.stream(**self._events_request(task_id, after)) as response:
             if response.status_code >= 400:
                 response.read()
                 _raise_for_problem(response)
@@ -453,16 +502,15 @@ class SyncClient(_Base):
 
     def cancel(self, task_id: str) -> TaskResult:
         """See :meth:`Client.cancel`."""
-        return _result(self._http.delete(f"/v1/tasks/{task_id}"))
+        return self._send(_cancel_call(task_id))
 
     def skills(self) -> list[dict[str, Any]]:
         """See :meth:`Client.skills`."""
-        response = self._http.get("/v1/skills")
-        _raise_for_problem(response)
-        return list(response.json()["skills"])
+        return self._send(_skills_call())
 
     def skill(self, name: str) -> dict[str, Any]:
         """See :meth:`Client.skill`."""
-        response = self._http.get(f"/v1/skills/{name}")
-        _raise_for_problem(response)
-        return dict(response.json())
+        return self._send(_skill_call(name))
+
+    def _send(self, call: _Call[T]) -> T:
+        return call.read(self._http.request(call.method, call.path, **call.options))
