@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from skilld.engine import defaults
 from skilld.engine.urls import redact
@@ -24,7 +24,18 @@ from skilld.exceptions import BackendUnavailableError, MissingDependencyError
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["Pipeliner", "RedisKeys", "Unavailable", "import_redis", "redis_client"]
+    from skilld.engine.urls import BackendURL
+
+__all__ = [
+    "Pipeliner",
+    "RedisBackend",
+    "RedisKeys",
+    "Unavailable",
+    "from_redis_url",
+    "import_redis",
+    "redis_client",
+    "scripts",
+]
 
 log = logging.getLogger("skilld.redis")
 
@@ -333,6 +344,65 @@ def script_sha(source: str) -> str:
     import hashlib
 
     return hashlib.sha1(source.encode()).hexdigest()
+
+
+def scripts(**sources: str) -> dict[str, tuple[str, str]]:
+    """A backend's Lua scripts by name: each one's source and the SHA1 it runs by."""
+    return {name: (source, script_sha(source)) for name, source in sources.items()}
+
+
+B = TypeVar("B", bound="RedisBackend")
+
+
+def from_redis_url(make: Callable[..., B], url: BackendURL, options: dict[str, Any]) -> B:
+    """A Redis backend made from a parsed URL: ``?prefix=`` unless ``options`` say
+    otherwise; the backend keeps the whole URL (options included) as its ``url``."""
+    options.setdefault("prefix", url.options.get("prefix", defaults.KEY_PREFIX))
+    backend = make(strip_options(url.url), **options)
+    backend.url = url.url
+    return backend
+
+
+class RedisBackend:
+    """What the Redis broker and store hold alike: the URL (skilld's options still in
+    it), the keys under one prefix, one client with its auto-pipeline (made on connect;
+    the backend's scripts are loaded on demand) and the outage guard naming the server.
+    """
+
+    _what: ClassVar[str]  # "broker" or "store", for messages
+    _scripts: ClassVar[dict[str, tuple[str, str]]]  # see scripts()
+
+    def _init_redis(self, url: str, prefix: str) -> None:
+        self.url = url
+        self.keys = RedisKeys(prefix)
+        self._unavailable = Unavailable(f"the Redis {self._what}", strip_options(url))
+        self._client: Redis | None = None
+        self._pipe: Pipeliner | None = None
+
+    @property
+    def client(self) -> Redis:
+        if self._client is None:
+            raise RuntimeError(f"the Redis {self._what} is not connected (use `async with`)")
+        return self._client
+
+    @property
+    def _pipeline(self) -> Pipeliner:
+        assert self._pipe is not None, f"the Redis {self._what} is not connected"
+        return self._pipe
+
+    def _open_client(self, name: str) -> None:
+        self._client = redis_client(strip_options(self.url), name=name)
+        self._pipe = Pipeliner(self._client, {sha: src for src, sha in self._scripts.values()})
+
+    async def _close_client(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _evalsha(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """Run the script ``name`` through the auto-pipeline (outages not translated)."""
+        sha = self._scripts[name][1]
+        return await self._pipeline.call("EVALSHA", sha, len(keys), *keys, *args)
 
 
 @contextlib.contextmanager

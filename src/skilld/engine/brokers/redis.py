@@ -39,18 +39,11 @@ from typing import TYPE_CHECKING, Any
 
 from skilld.engine import defaults
 from skilld.engine.brokers.base import Broker, DeadLetter, Message, RawDelivery, is_replayable
-from skilld.engine.redis_common import (
-    Pipeliner,
-    RedisKeys,
-    Unavailable,
-    redis_client,
-    script_sha,
-    strip_options,
-)
+from skilld.engine.redis_common import RedisBackend, from_redis_url, scripts
 from skilld.engine.urls import BackendURL
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    pass
 
 __all__ = ["RedisBroker"]
 
@@ -270,19 +263,16 @@ return n
 """
 )
 
-_SCRIPTS = {
-    name: (source, script_sha(source))
-    for name, source in {
-        "fetch": _FETCH,
-        "ack": _ACK,
-        "requeue": _REQUEUE,
-        "release": _RELEASE,
-        "dead": _DEAD,
-        "extend": _EXTEND,
-        "depth": _DEPTH,
-        "purge": _PURGE,
-    }.items()
-}
+_SCRIPTS = scripts(
+    fetch=_FETCH,
+    ack=_ACK,
+    requeue=_REQUEUE,
+    release=_RELEASE,
+    dead=_DEAD,
+    extend=_EXTEND,
+    depth=_DEPTH,
+    purge=_PURGE,
+)
 
 _LETTER_FIELDS = ("i", "b", "r", "t", "f", "k", "s", "a")
 
@@ -313,7 +303,7 @@ def _member_tag(priority: int, failed: int) -> str:
     return f"{priority}{uuid.uuid4().hex[: 32 - len(tail)]}{tail}"
 
 
-class RedisBroker(Broker):
+class RedisBroker(Broker, RedisBackend):
     """A queue on Redis Streams (``redis://host:port/db?queue=NAME&prefix=skilld:``).
 
     Args:
@@ -330,6 +320,8 @@ class RedisBroker(Broker):
     """
 
     supports_priority = True
+    _what = "broker"
+    _scripts = _SCRIPTS
 
     def __init__(
         self,
@@ -343,49 +335,33 @@ class RedisBroker(Broker):
         consumer_ttl: float = 3600.0,
     ) -> None:
         super().__init__(max_deliveries=max_deliveries)
-        self.url = url
+        self._init_redis(url, prefix)
         self.queue = queue
-        self.keys = RedisKeys(prefix)
         self.visibility_timeout = visibility_timeout
         self.consumer_ttl = consumer_ttl
         self.consumer = consumer or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._streams = [self.keys.stream(queue, p) for p in PRIORITIES]
         self._cursors = [self.keys.reclaim_cursor(queue, p) for p in PRIORITIES]
         self._group = self.keys.group()
-        self._unavailable = Unavailable("the Redis broker", strip_options(url))
-        self._client: Redis | None = None
-        self._pipe: Pipeliner | None = None
 
     @classmethod
     def from_url(cls, url: BackendURL, **options: Any) -> RedisBroker:
         options.setdefault("queue", url.options.get("queue", defaults.QUEUE))
-        options.setdefault("prefix", url.options.get("prefix", defaults.KEY_PREFIX))
         options.setdefault(
             "visibility_timeout",
             url.float_option("visibility_timeout", defaults.VISIBILITY_TIMEOUT_S),
         )
-        broker = cls(strip_options(url.url), **options)
-        broker.url = url.url
-        return broker
+        return from_redis_url(cls, url, options)
 
     # -- plumbing --------------------------------------------------------------------
 
-    @property
-    def client(self) -> Redis:
-        if self._client is None:
-            raise RuntimeError("the Redis broker is not connected (use `async with`)")
-        return self._client
-
     async def _connect(self) -> None:
-        self._client = redis_client(strip_options(self.url), name=f"skilld-broker:{self.consumer}")
-        self._pipe = Pipeliner(self._client, {sha: src for src, sha in _SCRIPTS.values()})
+        self._open_client(name=f"skilld-broker:{self.consumer}")
         with self._unavailable:
             await self._declare()
 
     async def _close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._close_client()
 
     async def _cmd(self, *command: Any) -> Any:
         """One plain command (the reply parsed as redis-py parses it)."""
@@ -408,16 +384,14 @@ class RedisBroker(Broker):
         when Redis lost them (it restarted without persistence)."""
         from redis.exceptions import ResponseError
 
-        assert self._pipe is not None, "the Redis broker is not connected"
-        sha = _SCRIPTS[name][1]
         with self._unavailable:
             try:
-                return await self._pipe.call("EVALSHA", sha, len(keys), *keys, *args)
+                return await self._evalsha(name, keys, args)
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
             await self._declare()
-            return await self._pipe.call("EVALSHA", sha, len(keys), *keys, *args)
+            return await self._evalsha(name, keys, args)
 
     def _settle_args(self, handles: Sequence[Any]) -> tuple[list[str], list[Any]]:
         keys = [h[0] for h in handles]

@@ -43,14 +43,7 @@ import msgspec
 
 from skilld.engine import defaults
 from skilld.engine.breaker import BreakerState
-from skilld.engine.redis_common import (
-    Pipeliner,
-    RedisKeys,
-    Unavailable,
-    redis_client,
-    script_sha,
-    strip_options,
-)
+from skilld.engine.redis_common import RedisBackend, from_redis_url, scripts
 from skilld.engine.stores.base import (
     Acquired,
     Busy,
@@ -74,7 +67,6 @@ from skilld.engine.task import (
 from skilld.engine.urls import BackendURL
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
     from redis.asyncio.client import PubSub
 
 __all__ = ["RedisStore"]
@@ -252,21 +244,18 @@ end
 return n
 """
 
-_SCRIPTS = {
-    name: (source, script_sha(source))
-    for name, source in {
-        "put_queued": _PUT_QUEUED,
-        "claim": _CLAIM,
-        "renew": _RENEW,
-        "release": _RELEASE,
-        "finish": _FINISH,
-        "reopen": _REOPEN,
-        "bind": _BIND,
-        "cancel": _CANCEL,
-        "event": _EVENT,
-        "expire": _EXPIRE,
-    }.items()
-}
+_SCRIPTS = scripts(
+    put_queued=_PUT_QUEUED,
+    claim=_CLAIM,
+    renew=_RENEW,
+    release=_RELEASE,
+    finish=_FINISH,
+    reopen=_REOPEN,
+    bind=_BIND,
+    cancel=_CANCEL,
+    event=_EVENT,
+    expire=_EXPIRE,
+)
 
 _json = msgspec.json.Encoder()
 _data = msgspec.json.Decoder(dict[str, Any])
@@ -282,7 +271,7 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class RedisStore(Store):
+class RedisStore(Store, RedisBackend):
     """A store on Redis (``redis://host:port/db?prefix=skilld:&result_ttl=SECONDS``).
 
     Args:
@@ -293,6 +282,8 @@ class RedisStore(Store):
     """
 
     notifies_across_processes = True
+    _what = "store"
+    _scripts = _SCRIPTS
 
     def __init__(
         self,
@@ -303,12 +294,8 @@ class RedisStore(Store):
         events_max: int = EVENTS_MAX,
     ) -> None:
         super().__init__(result_ttl=result_ttl)
-        self.url = url
-        self.keys = RedisKeys(prefix)
+        self._init_redis(url, prefix)
         self.events_max = events_max
-        self._unavailable = Unavailable("the Redis store", strip_options(url))
-        self._client: Redis | None = None
-        self._pipe: Pipeliner | None = None
         self._notifier: _Notifier | None = None
         # Task ids this store object holds claims on (a worker's running tasks): after
         # the notification connection was down, their cancel flags are read once, so a
@@ -317,17 +304,8 @@ class RedisStore(Store):
 
     @classmethod
     def from_url(cls, url: BackendURL, **options: Any) -> RedisStore:
-        options.setdefault("prefix", url.options.get("prefix", defaults.KEY_PREFIX))
         options.setdefault("result_ttl", url.float_option("result_ttl", defaults.RESULT_TTL_S))
-        store = cls(strip_options(url.url), **options)
-        store.url = url.url
-        return store
-
-    @property
-    def client(self) -> Redis:
-        if self._client is None:
-            raise RuntimeError("the Redis store is not connected (use `async with`)")
-        return self._client
+        return from_redis_url(cls, url, options)
 
     @property
     def notifications_ok(self) -> bool:
@@ -336,10 +314,7 @@ class RedisStore(Store):
         return self._notifier is not None and self._notifier.healthy
 
     async def _connect(self) -> None:
-        self._client = redis_client(
-            strip_options(self.url), name=f"skilld-store:{self._token_prefix}"
-        )
-        self._pipe = Pipeliner(self._client, {sha: src for src, sha in _SCRIPTS.values()})
+        self._open_client(name=f"skilld-store:{self._token_prefix}")
         self._notifier = _Notifier(self)
         with self._unavailable:
             await self._notifier.start()
@@ -348,26 +323,22 @@ class RedisStore(Store):
         if self._notifier is not None:
             await self._notifier.stop()
             self._notifier = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._close_client()
 
     async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        assert self._pipe is not None, "the Redis store is not connected"
         with self._unavailable:
-            return await self._pipe.call("EVALSHA", _SCRIPTS[name][1], len(keys), *keys, *args)
+            return await self._evalsha(name, keys, args)
 
     async def _call(self, *command: Any) -> Any:
         """One command through the auto-pipeline."""
-        assert self._pipe is not None, "the Redis store is not connected"
         with self._unavailable:
-            return await self._pipe.call(*command)
+            return await self._pipeline.call(*command)
 
     async def _many(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
         """Several commands through the auto-pipeline (one round trip when idle)."""
-        assert self._pipe is not None, "the Redis store is not connected"
+        pipe = self._pipeline
         with self._unavailable:
-            return list(await asyncio.gather(*(self._pipe.call(*c) for c in commands)))
+            return list(await asyncio.gather(*(pipe.call(*c) for c in commands)))
 
     def _expires_ms(self) -> int:
         return _ms(self._clock() + self.result_ttl)
