@@ -49,7 +49,8 @@ __all__ = ["RedisBroker"]
 
 PRIORITIES = range(10)
 
-# Is the entry id ARGV[a] pending for this consumer with delivery count ARGV[a+1]?
+# owned: is the entry id pending for this consumer with this delivery count? field: one
+# field of an entry. settle: take an entry off the stream for good (acked and deleted).
 _OWNED = """
 local function owned(stream, group, consumer, id, count)
   local p = redis.call('XPENDING', stream, group, id, id, 1)
@@ -59,7 +60,31 @@ local function field(fields, name)
   for i = 1, #fields, 2 do if fields[i] == name then return fields[i + 1] end end
   return false
 end
+local function settle(stream, group, id)
+  redis.call('XACK', stream, group, id)
+  redis.call('XDEL', stream, id)
+end
 """
+
+# The scripts that settle a batch of handles: KEYS: the stream of each handle; ARGV:
+# group, consumer, then (id, count) per key. each_owned(f) calls f(stream, id, count) for
+# the handles still owned (see _OWNED) and returns how many there were.
+_EACH_OWNED = (
+    _OWNED
+    + """
+local function each_owned(f)
+  local n = 0
+  for i = 1, #KEYS do
+    local id, count = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
+    if owned(KEYS[i], ARGV[1], ARGV[2], id, count) then
+      f(KEYS[i], id, count)
+      n = n + 1
+    end
+  end
+  return n
+end
+"""
+)
 
 # KEYS: delayed, lock, stream 0..9, cursor 0..9
 # ARGV: group, consumer, limit, now_ms, idle_ms, lock_ms, forget_consumers_after_ms
@@ -138,20 +163,10 @@ return out
 """
 )
 
-# KEYS: the stream of each handle; ARGV: group, consumer, then (id, count) per key
 _ACK = (
-    _OWNED
+    _EACH_OWNED
     + """
-local n = 0
-for i = 1, #KEYS do
-  local id = ARGV[1 + 2 * i]
-  if owned(KEYS[i], ARGV[1], ARGV[2], id, ARGV[2 + 2 * i]) then
-    redis.call('XACK', KEYS[i], ARGV[1], id)
-    redis.call('XDEL', KEYS[i], id)
-    n = n + 1
-  end
-end
-return n
+return each_owned(function(stream, id) settle(stream, ARGV[1], id) end)
 """
 )
 
@@ -162,8 +177,7 @@ _REQUEUE = (
     _OWNED
     + """
 if not owned(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-redis.call('XDEL', KEYS[1], ARGV[3])
+settle(KEYS[1], ARGV[1], ARGV[3])
 if tonumber(ARGV[6]) > 0 then
   redis.call('ZADD', KEYS[3], ARGV[6], ARGV[7] .. ARGV[5])
 else
@@ -173,27 +187,19 @@ return 1
 """
 )
 
-# KEYS: the stream of each handle; ARGV: group, consumer, then (id, count) per key.
 # The message goes to the end of its stream with its delivery count carried in 'd' (this
 # delivery not counted: a hand-back is not a delivery that failed).
 _RELEASE = (
-    _OWNED
+    _EACH_OWNED
     + """
-local n = 0
-for i = 1, #KEYS do
-  local id, count = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
-  if owned(KEYS[i], ARGV[1], ARGV[2], id, count) then
-    local e = redis.call('XRANGE', KEYS[i], id, id)[1]
-    if e then
-      local prior = tonumber(field(e[2], 'd') or '0') + tonumber(count) - 1
-      redis.call('XADD', KEYS[i], '*', 'b', field(e[2], 'b'), 'd', prior)
-    end
-    redis.call('XACK', KEYS[i], ARGV[1], id)
-    redis.call('XDEL', KEYS[i], id)
-    n = n + 1
+return each_owned(function(stream, id, count)
+  local e = redis.call('XRANGE', stream, id, id)[1]
+  if e then
+    local prior = tonumber(field(e[2], 'd') or '0') + tonumber(count) - 1
+    redis.call('XADD', stream, '*', 'b', field(e[2], 'b'), 'd', prior)
   end
-end
-return n
+  settle(stream, ARGV[1], id)
+end)
 """
 )
 
@@ -202,23 +208,16 @@ _DEAD = (
     _OWNED
     + """
 if not owned(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-redis.call('XDEL', KEYS[1], ARGV[3])
+settle(KEYS[1], ARGV[1], ARGV[3])
 redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))
 return 1
 """
 )
 
-# KEYS: the stream of each handle; ARGV: group, consumer, then (id, count) per key
 _EXTEND = (
-    _OWNED
+    _EACH_OWNED
     + """
-for i = 1, #KEYS do
-  local id = ARGV[1 + 2 * i]
-  if owned(KEYS[i], ARGV[1], ARGV[2], id, ARGV[2 + 2 * i]) then
-    redis.call('XCLAIM', KEYS[i], ARGV[1], ARGV[2], 0, id, 'JUSTID')
-  end
-end
+each_owned(function(stream, id) redis.call('XCLAIM', stream, ARGV[1], ARGV[2], 0, id, 'JUSTID') end)
 return 0
 """
 )
