@@ -8,13 +8,17 @@ A URL may carry a password (``amqp://user:PASSWORD@host``, ``redis://:PASSWORD@h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from skilld.exceptions import ConfigurationError
 
 __all__ = ["BackendURL", "parse_url", "redact"]
+
+T = TypeVar("T")
 
 # Query options whose value is a credential (compared lower-case).
 _SECRET_OPTIONS = frozenset(
@@ -65,6 +69,16 @@ class BackendURL:
     def path(self) -> Path:
         """The file of a ``sqlite:///path`` URL (``sqlite:////abs`` is absolute)."""
         return Path(self.location)
+
+    def named(self, instances: dict[str, T], make: Callable[[], T]) -> T:
+        """What ``memory://NAME`` means: the process-wide instance of that name, kept in
+        ``instances`` and made on first use; ``memory://`` alone makes a new one."""
+        if not self.location:
+            return make()
+        instance = instances.get(self.location)
+        if instance is None:
+            instance = instances[self.location] = make()
+        return instance
 
     def float_option(self, name: str, default: float) -> float:
         raw = self.options.get(name)

@@ -73,11 +73,7 @@ class MemoryBroker(Broker):
             "visibility_timeout",
             url.float_option("visibility_timeout", defaults.VISIBILITY_TIMEOUT_S),
         )
-        if not url.location:
-            broker = cls(**options)
-        else:
-            broker = cls._named.get(url.location) or cls(**options)
-            cls._named[url.location] = broker
+        broker = url.named(cls._named, lambda: cls(**options))
         broker.url = url.url
         return broker
 

@@ -66,11 +66,7 @@ class MemoryStore(Store):
 
     @classmethod
     def from_url(cls, url: BackendURL, **options: Any) -> MemoryStore:
-        if not url.location:
-            store = cls(**options)
-        else:
-            store = cls._named.get(url.location) or cls(**options)
-            cls._named[url.location] = store
+        store = url.named(cls._named, lambda: cls(**options))
         store.url = url.url
         return store
 
