@@ -357,7 +357,7 @@ B = TypeVar("B", bound="RedisBackend")
 def from_redis_url(make: Callable[..., B], url: BackendURL, options: dict[str, Any]) -> B:
     """A Redis backend made from a parsed URL: ``?prefix=`` unless ``options`` say
     otherwise; the backend keeps the whole URL (options included) as its ``url``."""
-    options.setdefault("prefix", url.options.get("prefix", defaults.KEY_PREFIX))
+    url.setdefaults(options, prefix=defaults.KEY_PREFIX)
     backend = make(strip_options(url.url), **options)
     backend.url = url.url
     return backend

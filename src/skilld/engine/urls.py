@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from skilld.exceptions import ConfigurationError
@@ -79,6 +79,19 @@ class BackendURL:
         if instance is None:
             instance = instances[self.location] = make()
         return instance
+
+    def setdefaults(self, options: dict[str, Any], **defaults: str | float) -> dict[str, Any]:
+        """Complete a backend's ``options`` from the URL's ``?name=value`` (else from
+        ``defaults``); what the caller gave wins. A number default reads the option as a
+        number, so ``?result_ttl=soon`` is a clear error."""
+        for name, default in defaults.items():
+            value = (
+                self.options.get(name, default)
+                if isinstance(default, str)
+                else self.float_option(name, default)
+            )
+            options.setdefault(name, value)
+        return options
 
     def float_option(self, name: str, default: float) -> float:
         raw = self.options.get(name)

@@ -69,10 +69,7 @@ class MemoryBroker(Broker):
     @classmethod
     def from_url(cls, url: BackendURL, **options: Any) -> MemoryBroker:
         """``memory://`` is a new queue; ``memory://NAME`` the process-wide one of that name."""
-        options.setdefault(
-            "visibility_timeout",
-            url.float_option("visibility_timeout", defaults.VISIBILITY_TIMEOUT_S),
-        )
+        url.setdefaults(options, visibility_timeout=defaults.VISIBILITY_TIMEOUT_S)
         broker = url.named(cls._named, lambda: cls(**options))
         broker.url = url.url
         return broker

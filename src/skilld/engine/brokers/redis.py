@@ -345,10 +345,8 @@ class RedisBroker(Broker, RedisBackend):
 
     @classmethod
     def from_url(cls, url: BackendURL, **options: Any) -> RedisBroker:
-        options.setdefault("queue", url.options.get("queue", defaults.QUEUE))
-        options.setdefault(
-            "visibility_timeout",
-            url.float_option("visibility_timeout", defaults.VISIBILITY_TIMEOUT_S),
+        url.setdefaults(
+            options, queue=defaults.QUEUE, visibility_timeout=defaults.VISIBILITY_TIMEOUT_S
         )
         return from_redis_url(cls, url, options)
 

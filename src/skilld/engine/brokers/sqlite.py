@@ -105,10 +105,8 @@ class SQLiteBroker(Broker):
 
     @classmethod
     def from_url(cls, url: BackendURL, **options: Any) -> SQLiteBroker:
-        options.setdefault("queue", url.options.get("queue", defaults.QUEUE))
-        options.setdefault(
-            "visibility_timeout",
-            url.float_option("visibility_timeout", defaults.VISIBILITY_TIMEOUT_S),
+        url.setdefaults(
+            options, queue=defaults.QUEUE, visibility_timeout=defaults.VISIBILITY_TIMEOUT_S
         )
         broker = cls(url.path, **options)
         broker.url = url.url

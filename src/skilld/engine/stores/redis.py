@@ -304,7 +304,7 @@ class RedisStore(Store, RedisBackend):
 
     @classmethod
     def from_url(cls, url: BackendURL, **options: Any) -> RedisStore:
-        options.setdefault("result_ttl", url.float_option("result_ttl", defaults.RESULT_TTL_S))
+        url.setdefaults(options, result_ttl=defaults.RESULT_TTL_S)
         return from_redis_url(cls, url, options)
 
     @property

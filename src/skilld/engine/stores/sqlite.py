@@ -146,7 +146,7 @@ class SQLiteStore(Store):
 
     @classmethod
     def from_url(cls, url: BackendURL, **options: Any) -> SQLiteStore:
-        options.setdefault("result_ttl", url.float_option("result_ttl", defaults.RESULT_TTL_S))
+        url.setdefaults(options, result_ttl=defaults.RESULT_TTL_S)
         store = cls(url.path, **options)
         store.url = url.url
         return store
