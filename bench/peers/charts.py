@@ -26,6 +26,14 @@ COLORS = {
 }
 
 
+def color(system: str) -> str:
+    """A system's colour; its variants (``dramatiq-redis``, ``skilld-sqlite``) share it."""
+    for name in sorted(COLORS, key=len, reverse=True):
+        if system.startswith((name, name.split("-")[0] + "-redis")):
+            return COLORS[name]
+    return COLORS.get(system.split("-")[0], "#777777")
+
+
 def _median(entry: dict[str, Any], figure: str) -> tuple[float, float, float]:
     spread = entry.get(figure) or {}
     values = [spread.get(k, math.nan) for k in ("median", "min", "max")]
@@ -33,11 +41,19 @@ def _median(entry: dict[str, Any], figure: str) -> tuple[float, float, float]:
 
 
 def throughput(summary: dict[str, Any], out: Path) -> None:
-    names = [n for n in ("s1_noop", "s2_sleep", "s4_noop", "s4_sleep") if n in summary["scenarios"]]
+    names = [
+        n
+        for n in ("s1_noop", "s2_sleep", "s5_noop", "s5_sleep", "s4_noop", "s4_sleep")
+        if n in summary["scenarios"]
+    ]
     if not names:
         return
-    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4.5), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
+    cols = min(3, len(names))
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 4.5 * rows), squeeze=False)
+    for ax in axes.flat[len(names) :]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names, strict=False):
         table = summary["scenarios"][name]
         systems = list(table["systems"])
         medians, lows, highs = [], [], []
@@ -51,7 +67,7 @@ def throughput(summary: dict[str, Any], out: Path) -> None:
             medians,
             yerr=[lows, highs],
             capsize=4,
-            color=[COLORS.get(s, "#777777") for s in systems],
+            color=[color(s) for s in systems],
         )
         ax.set_title(table.get("title", name), fontsize=10)
         ax.set_ylabel("tasks/s (median, min–max)")
@@ -78,9 +94,9 @@ def offered_load(summary: dict[str, Any], out: Path) -> None:
     left.plot([0, top], [0, top], color="#bbbbbb", linestyle="--", label="offered")
     for system, values in sorted(points.items()):
         values.sort()
-        color = COLORS.get(system, "#777777")
-        left.plot([v[0] for v in values], [v[1] for v in values], "o-", color=color, label=system)
-        right.plot([v[0] for v in values], [v[2] for v in values], "o-", color=color, label=system)
+        shade = color(system)
+        left.plot([v[0] for v in values], [v[1] for v in values], "o-", color=shade, label=system)
+        right.plot([v[0] for v in values], [v[2] for v in values], "o-", color=shade, label=system)
     right.axhline(400, color="#bbbbbb", linestyle="--", label="400 ms")
     left.set_xlabel("offered tasks/s (200 ms task)")
     left.set_ylabel("achieved tasks/s (steady)")

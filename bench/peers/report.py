@@ -54,6 +54,11 @@ Celery prefork runs `-c 2` (its default pool, one task per process).
   `taskiq worker --workers 2 --max-async-tasks <n>`; `asyncio.sleep(0.2)`. Client:
   `await task.kiq()` (up to 500 at once).
 
+**Scenario 5** runs scenarios 1 and 2 again with every system on its Redis broker
+(results in Redis as before): skilld on its Redis Streams broker, Dramatiq's
+`RedisBroker`, Taskiq's `RedisStreamBroker` (taskiq-redis defaults), Celery's Redis
+transport (no publisher confirms there; `task_acks_late` kept). Nothing else changes.
+
 **Method.** Each run: start the workers, run 200 (100 with `--quick`) no-op tasks as a
 warm-up, then offer the load from one client process: a drain submits `n` tasks as fast
 as the system's client takes them (in batches of 500); offered load submits at a fixed
