@@ -10,9 +10,7 @@ kills workers for ever.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,26 +19,15 @@ from skilld.engine.brokers import open_broker
 from skilld.engine.operations import submit_many
 from skilld.engine.stores import open_store
 from skilld.engine.task import SkillTask, TaskStatus
-from tests.helpers import REPO
+from tests.engine.processes import CRASH_WORKER, start_ready
 
-CRASH_WORKER = Path(__file__).with_name("crash_worker.py")
 LEASE_S = 1.5  # the dead worker's claim outlives ...
 VISIBILITY_S = 0.3  # ... the broker's lease on the message
 MAX_DELIVERIES = 2
 
 
 def start_worker(urls: tuple[str, str], effects: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
-    options = [str(LEASE_S), str(VISIBILITY_S), str(MAX_DELIVERIES)]
-    process = subprocess.Popen(
-        [sys.executable, str(CRASH_WORKER), *urls, str(effects), *options],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "ready"
-    return process
+    return start_ready(CRASH_WORKER, *urls, effects, LEASE_S, VISIBILITY_S, MAX_DELIVERIES)
 
 
 @pytest.mark.slow

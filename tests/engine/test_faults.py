@@ -9,11 +9,9 @@ the dead-letter queue without holding up the others.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -24,41 +22,14 @@ from skilld.engine.brokers import open_broker
 from skilld.engine.operations import submit_many
 from skilld.engine.stores import open_store
 from skilld.engine.task import SkillTask, TaskStatus
-from tests.helpers import REPO
+from tests.engine.processes import FAULT_WORKER, effect_lines, start_ready
 
-FAULT_WORKER = Path(__file__).with_name("fault_worker.py")
 CONCURRENCY = 20
 LEASE_S = 1.0
 
 
 def start_worker(broker_url: str, store_url: str, effects: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(FAULT_WORKER),
-            broker_url,
-            store_url,
-            str(effects),
-            str(CONCURRENCY),
-            str(LEASE_S),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "ready"
-    return process
-
-
-def effect_lines(effects: Path) -> list[tuple[str, int]]:
-    if not effects.exists():
-        return []
-    return [
-        (task_id, int(pid))
-        for task_id, pid in (line.split() for line in effects.read_text().splitlines())
-    ]
+    return start_ready(FAULT_WORKER, broker_url, store_url, effects, CONCURRENCY, LEASE_S)
 
 
 async def wait_for(predicate: object, timeout: float, what: str) -> None:

@@ -22,7 +22,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -34,6 +33,7 @@ from skilld.engine.operations import submit_many
 from skilld.engine.stores import open_store
 from skilld.engine.task import SkillTask, TaskStatus
 from skilld.exceptions import BackendUnavailableError
+from tests.engine.processes import FAULT_WORKER, start_ready
 from tests.engine.services import (
     delete_rabbitmq_queues,
     delete_redis_keys,
@@ -41,9 +41,7 @@ from tests.engine.services import (
     require_redis,
     unique_name,
 )
-from tests.helpers import REPO
 
-FAULT_WORKER = Path(__file__).with_name("fault_worker.py")
 WORKERS = 3
 TASKS = 3000
 BATCH = 50
@@ -59,18 +57,7 @@ def start_worker(
     broker_url: str, store_url: str, effects: Path, log: Path
 ) -> subprocess.Popen[str]:
     """A worker process; its log (reconnection attempts included) goes to ``log``."""
-    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
-    with log.open("a") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, str(FAULT_WORKER), broker_url, store_url, str(effects), "20", "5"],
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env=env,
-        )
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "ready"
-    return process
+    return start_ready(FAULT_WORKER, broker_url, store_url, effects, 20, 5, log=log)
 
 
 @pytest.mark.slow

@@ -22,7 +22,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -34,10 +33,9 @@ from skilld.engine.operations import submit_many
 from skilld.engine.stores import open_store
 from skilld.engine.task import SkillTask, TaskStatus
 from skilld.exceptions import BackendUnavailableError
+from tests.engine.processes import FAULT_WORKER, effect_lines, start_ready
 from tests.engine.services import delete_redis_keys, require_redis, unique_name
-from tests.helpers import REPO
 
-FAULT_WORKER = Path(__file__).with_name("fault_worker.py")
 WORKERS = 2
 CONCURRENCY = 20
 LEASE_S = 2.0
@@ -78,32 +76,7 @@ def wait_until(predicate: object, timeout: float) -> bool:
 
 
 def start_worker(url: str, queue_url: str, effects: Path, log: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
-    with log.open("a") as stderr:  # the child keeps its own descriptor
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                str(FAULT_WORKER),
-                queue_url,
-                url,
-                str(effects),
-                str(CONCURRENCY),
-                str(LEASE_S),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env=env,
-        )
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "ready"
-    return process
-
-
-def effects_of(effects: Path) -> list[tuple[str, int]]:
-    if not effects.exists():
-        return []
-    return [(t, int(p)) for t, p in (line.split() for line in effects.read_text().splitlines())]
+    return start_ready(FAULT_WORKER, queue_url, url, effects, CONCURRENCY, LEASE_S, log=log)
 
 
 @pytest.mark.slow
@@ -136,7 +109,7 @@ async def test_redis_restart_is_reported_recovered_and_loses_only_what_redis_hel
             during = [SkillTask(skill="work", args=f"b{i}") for i in range(PER_PHASE * 2)]
             ids = {t.id for t in during}
             await submit_many(broker, store, during)
-            assert wait_until(lambda: sum(t in ids for t, _ in effects_of(effects)) >= 50, 30), (
+            assert wait_until(lambda: sum(t in ids for t, _ in effect_lines(effects)) >= 50, 30), (
                 "phase 2 did not start"
             )
             finished_before = sum(
@@ -175,8 +148,8 @@ async def test_redis_restart_is_reported_recovered_and_loses_only_what_redis_hel
                 results = await asyncio.gather(*(store.wait(t.id, 60) for t in batch))
                 assert all(r is not None and r.status is TaskStatus.SUCCEEDED for r in results)
                 after_ids = {t.id for t in after}
-                pids = {p for t, p in effects_of(effects) if t in after_ids}
-            runs = Counter(t for t, _ in effects_of(effects) if t in after_ids)
+                pids = {p for t, p in effect_lines(effects) if t in after_ids}
+            runs = Counter(t for t, _ in effect_lines(effects) if t in after_ids)
             assert set(runs.values()) == {1}, "a task ran twice without any worker dying"
             assert len(runs) == len(after)
             assert await broker.depth() == 0
@@ -188,7 +161,7 @@ async def test_redis_restart_is_reported_recovered_and_loses_only_what_redis_hel
             assert survivors_during == 0, "a result was written from a claim Redis lost"
             assert survivors_before == 0  # no persistence: the documented loss
 
-        ran_during = sum(t in ids for t, _ in effects_of(effects))
+        ran_during = sum(t in ids for t, _ in effect_lines(effects))
         print(
             f"\nRedis restart: outage {outage:.1f}s; before: {PER_PHASE}/{PER_PHASE} done, "
             f"{survivors_before} results kept (no persistence); during: {len(during)} "
