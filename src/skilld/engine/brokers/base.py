@@ -47,11 +47,12 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
 import msgspec
 
 from skilld.engine.batching import Coalescer
+from skilld.engine.lifecycle import Connectable
 from skilld.engine.task import SkillTask, TaskError, decode_task, encode
 from skilld.exceptions import MalformedTaskError
 
@@ -155,7 +156,7 @@ class Received:
     dead: list[DeadLetter]
 
 
-class Broker(ABC):
+class Broker(Connectable, ABC):
     """A task queue with a dead-letter queue. Use as ``async with open_broker(url) as b:``.
 
     Subclasses implement the primitives listed in the module docstring and may set
@@ -170,27 +171,6 @@ class Broker(ABC):
         settled is dead-lettered (it most likely crashes its worker)."""
         self.max_deliveries = max_deliveries
         self._acks: Coalescer[Any] = Coalescer(self._ack)
-        self._connected = False
-
-    # -- life cycle ------------------------------------------------------------------
-
-    async def connect(self) -> None:
-        """Open connections and declare what the backend needs (idempotent)."""
-        if not self._connected:
-            await self._connect()
-            self._connected = True
-
-    async def close(self) -> None:
-        if self._connected:
-            self._connected = False
-            await self._close()
-
-    async def __aenter__(self) -> Self:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # -- producing ---------------------------------------------------------------------
 
@@ -360,13 +340,7 @@ class Broker(ABC):
         """Drop dead letters (all when ``ids`` is None); returns how many."""
         return await self._dead_purge(ids)
 
-    # -- primitives ----------------------------------------------------------------------
-
-    async def _connect(self) -> None:
-        return None
-
-    async def _close(self) -> None:
-        return None
+    # -- primitives (and _connect, _close: see Connectable) ------------------------------
 
     @abstractmethod
     async def _publish(self, messages: Sequence[Message]) -> None: ...

@@ -45,11 +45,12 @@ from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
 from skilld.engine.breaker import BreakerState
+from skilld.engine.lifecycle import Connectable
 from skilld.engine.task import SkillTask, TaskEvent, TaskResult, TaskStatus, TaskTimings
 from skilld.engine.urls import redact
 
@@ -119,7 +120,7 @@ class WorkerInfo(msgspec.Struct, kw_only=True, frozen=True):
     seen_at: float = 0.0
 
 
-class Store(ABC):
+class Store(Connectable, ABC):
     """Results and coordination state. Use as ``async with open_store(url) as s:``."""
 
     url: str = ""
@@ -136,7 +137,6 @@ class Store(ABC):
         self._result_waiters: dict[str, list[asyncio.Future[TaskResult]]] = defaultdict(list)
         self._event_signals: dict[str, asyncio.Event] = {}
         self._cancel_listeners: list[Callable[[str], object]] = []
-        self._connected = False
         self._poller: asyncio.Task[None] | None = None
         # Claim tokens: a random prefix per store object and a counter; unique is what
         # fencing needs, and this costs no system call per task.
@@ -145,24 +145,11 @@ class Store(ABC):
 
     # -- life cycle --------------------------------------------------------------------
 
-    async def connect(self) -> None:
-        if not self._connected:
-            await self._connect()
-            self._connected = True
-
     async def close(self) -> None:
-        if self._connected:
-            self._connected = False
-            if self._poller is not None:
-                self._poller.cancel()
-            await self._close()
-
-    async def __aenter__(self) -> Self:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+        """Close what :meth:`connect` opened (idempotent); waiters stop re-reading."""
+        if self._connected and self._poller is not None:
+            self._poller.cancel()
+        await super().close()
 
     # -- results -------------------------------------------------------------------------
 
@@ -411,13 +398,7 @@ class Store(ABC):
         if signal is not None:
             signal.set()
 
-    # -- primitives ----------------------------------------------------------------------
-
-    async def _connect(self) -> None:
-        return None
-
-    async def _close(self) -> None:
-        return None
+    # -- primitives (and _connect, _close: see Connectable) ------------------------------
 
     async def _watch(self, task_id: str) -> None:
         """A waiter in this process starts waiting for ``task_id``'s result or events:
