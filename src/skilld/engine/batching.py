@@ -13,9 +13,60 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["Coalescer"]
+__all__ = ["Batcher", "Coalescer"]
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Batcher(Generic[T, R]):
+    """Run ``send(batch)`` for items added concurrently, at most one send at a time; each
+    caller awaits its own item's reply. ``send`` returns one reply per item, in order; a
+    reply that is an exception is raised to that item's caller only, and a ``send`` that
+    raises fails the whole batch."""
+
+    def __init__(
+        self,
+        send: Callable[[Sequence[T]], Awaitable[Sequence[R | Exception]]],
+        *,
+        max_batch: int = 1024,
+    ) -> None:
+        self._send = send
+        self._max_batch = max_batch
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._runner: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        """Queue ``item``; its reply once the batch holding it has been sent."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                try:
+                    replies = await self._send([item for item, _ in batch])
+                except BaseException as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    continue
+                for (_, future), reply in zip(batch, replies, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(reply, Exception):
+                        future.set_exception(reply)
+                    else:
+                        future.set_result(reply)
+        finally:
+            self._runner = None
 
 
 class Coalescer(Generic[T]):
@@ -24,35 +75,12 @@ class Coalescer(Generic[T]):
     def __init__(
         self, flush: Callable[[Sequence[T]], Awaitable[None]], *, max_batch: int = 1024
     ) -> None:
-        self._flush = flush
-        self._max_batch = max_batch
-        self._pending: list[tuple[T, asyncio.Future[None]]] = []
-        self._runner: asyncio.Task[None] | None = None
+        async def send(items: Sequence[T]) -> list[None]:
+            await flush(items)
+            return [None] * len(items)
+
+        self._batcher: Batcher[T, None] = Batcher(send, max_batch=max_batch)
 
     async def add(self, item: T) -> None:
         """Queue ``item`` and wait until the batch holding it has been flushed."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
-        if self._runner is None:
-            self._runner = asyncio.create_task(self._run())
-        await future
-
-    async def _run(self) -> None:
-        try:
-            while self._pending:
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
-                try:
-                    await self._flush([item for item, _ in batch])
-                except BaseException as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    if isinstance(exc, asyncio.CancelledError):
-                        raise
-                else:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_result(None)
-        finally:
-            self._runner = None
+        await self._batcher.submit(item)

@@ -9,7 +9,6 @@ is opened.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from skilld.engine import defaults
+from skilld.engine.batching import Batcher
 from skilld.engine.urls import redact
 from skilld.exceptions import BackendUnavailableError, MissingDependencyError
 
@@ -211,42 +211,12 @@ class Pipeliner:
     def __init__(self, client: Redis, scripts: dict[str, str], *, max_batch: int = 512) -> None:
         self._client = client
         self._scripts = scripts  # sha -> source
-        self._max_batch = max_batch
-        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
-        self._runner: asyncio.Task[None] | None = None
+        self._batcher: Batcher[tuple[Any, ...], Any] = Batcher(self._send, max_batch=max_batch)
 
     async def call(self, *command: Any) -> Any:
         """Send one command (``"EVALSHA", sha, nkeys, ...`` or any other) and return its
         reply; a command's error is raised to its own caller only."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((command, future))
-        if self._runner is None:
-            self._runner = asyncio.create_task(self._run())
-        return await future
-
-    async def _run(self) -> None:
-        try:
-            while self._pending:
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
-                try:
-                    replies = await self._send([command for command, _ in batch])
-                except BaseException as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    if isinstance(exc, asyncio.CancelledError):
-                        raise
-                    continue
-                for (_, future), reply in zip(batch, replies, strict=True):
-                    if future.done():
-                        continue
-                    if isinstance(reply, Exception):
-                        future.set_exception(reply)
-                    else:
-                        future.set_result(reply)
-        finally:
-            self._runner = None
+        return await self._batcher.submit(command)
 
     async def _send(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
         from redis.exceptions import ConnectionError, NoScriptError
