@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from skilld.exceptions import BackendUnavailableError
 
-__all__ = ["SQLiteDB"]
+__all__ = ["SQLiteBackend", "SQLiteDB"]
 
 T = TypeVar("T")
 
@@ -175,6 +175,28 @@ class SQLiteDB:
             error = BackendUnavailableError(f"SQLite transaction on {self.path} failed: {exc}")
             return [(future, loop, None, error) for _, future, loop in batch]
         return outcomes
+
+
+class SQLiteBackend:
+    """What the SQLite broker and store hold alike: one database file (``path``, its URL)
+    opened when the backend connects and closed with it. Listed before the broker or
+    store base in a backend's bases, so its ``_connect`` and ``_close`` are the ones used.
+    """
+
+    path: Path
+    url: str
+    _db: SQLiteDB
+
+    def _init_sqlite(self, path: Path | str, *, schema: str, version: int = 1) -> None:
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        self._db = SQLiteDB(self.path, schema=schema, version=version)
+
+    async def _connect(self) -> None:
+        await self._db.open()
+
+    async def _close(self) -> None:
+        await self._db.close()
 
 
 class _OpFailed(Exception):

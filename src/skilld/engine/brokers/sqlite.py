@@ -25,7 +25,7 @@ from typing import Any
 
 from skilld.engine import defaults
 from skilld.engine.brokers.base import Broker, DeadLetter, Message, RawDelivery, is_replayable
-from skilld.engine.sqlite import SQLiteDB
+from skilld.engine.sqlite import SQLiteBackend
 from skilld.engine.urls import BackendURL
 
 __all__ = ["SQLiteBroker"]
@@ -76,7 +76,7 @@ def _letter(row: tuple[Any, ...]) -> DeadLetter:
     )
 
 
-class SQLiteBroker(Broker):
+class SQLiteBroker(SQLiteBackend, Broker):
     """A queue in a SQLite file.
 
     Args:
@@ -96,11 +96,9 @@ class SQLiteBroker(Broker):
         max_deliveries: int = 20,
     ) -> None:
         super().__init__(max_deliveries=max_deliveries)
-        self.path = Path(path)
-        self.url = f"sqlite:///{self.path}"
+        self._init_sqlite(path, schema=SCHEMA)
         self.queue = queue
         self.visibility_timeout = visibility_timeout
-        self._db = SQLiteDB(self.path, schema=SCHEMA)
         self._wakeup: asyncio.Event | None = None
 
     @classmethod
@@ -111,12 +109,6 @@ class SQLiteBroker(Broker):
         broker = cls(url.path, **options)
         broker.url = url.url
         return broker
-
-    async def _connect(self) -> None:
-        await self._db.open()
-
-    async def _close(self) -> None:
-        await self._db.close()
 
     def _signal(self) -> None:
         if self._wakeup is not None:

@@ -19,7 +19,7 @@ import msgspec
 
 from skilld.engine import defaults
 from skilld.engine.breaker import BreakerState
-from skilld.engine.sqlite import SQLiteDB
+from skilld.engine.sqlite import SQLiteBackend
 from skilld.engine.stores.base import (
     Acquired,
     Busy,
@@ -130,7 +130,7 @@ def _write_terminal(conn: sqlite3.Connection, result: TaskResult, expires_at: fl
     _append(conn, finished_event(result))
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteBackend, Store):
     """A store in a SQLite file.
 
     Args:
@@ -140,9 +140,7 @@ class SQLiteStore(Store):
 
     def __init__(self, path: Path | str, *, result_ttl: float = defaults.RESULT_TTL_S) -> None:
         super().__init__(result_ttl=result_ttl)
-        self.path = Path(path)
-        self.url = f"sqlite:///{self.path}"
-        self._db = SQLiteDB(self.path, schema=SCHEMA, version=SCHEMA_VERSION)
+        self._init_sqlite(path, schema=SCHEMA, version=SCHEMA_VERSION)
 
     @classmethod
     def from_url(cls, url: BackendURL, **options: Any) -> SQLiteStore:
@@ -150,12 +148,6 @@ class SQLiteStore(Store):
         store = cls(url.path, **options)
         store.url = url.url
         return store
-
-    async def _connect(self) -> None:
-        await self._db.open()
-
-    async def _close(self) -> None:
-        await self._db.close()
 
     async def _get(self, task_ids: Sequence[str]) -> dict[str, TaskResult]:
         now = self._clock()
