@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from skilld.engine.executor import FunctionExecutor, Outcome
@@ -27,6 +28,26 @@ async def test_submit_answers_202_with_the_queued_task(client: httpx.AsyncClient
     again = await client.get(f"/v1/tasks/{body['id']}")
     assert again.status_code == 200
     assert again.json()["status"] == "queued"
+
+
+async def test_submit_without_wait_answers_what_the_store_recorded_without_reading_it(
+    client: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[str] = []
+    real_get = store.get
+
+    async def counting_get(task_id: str) -> Any:
+        reads.append(task_id)
+        return await real_get(task_id)
+
+    monkeypatch.setattr(store, "get", counting_get)
+    response = await client.post("/v1/tasks", json={"skill": "greet", "args": "Ada"})
+    assert response.status_code == 202
+    assert reads == []  # the answer is built from the task itself: no round trip
+    monkeypatch.undo()
+    recorded = await store.get(response.json()["id"])
+    assert recorded is not None
+    assert response.json() == msgspec.to_builtins(recorded)
 
 
 async def test_wait_returns_201_with_the_result_when_ready(

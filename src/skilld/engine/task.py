@@ -171,6 +171,18 @@ class TaskResult(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True):
     def terminal(self) -> bool:
         return self.status.terminal
 
+    @classmethod
+    def queued(cls, task: SkillTask) -> TaskResult:
+        """The record of a task just accepted, as every store keeps it until a worker
+        claims it."""
+        return cls(
+            id=task.id,
+            status=TaskStatus.QUEUED,
+            skill=task.skill,
+            timings=TaskTimings(created_at=task.created_at),
+            skill_version=task.skill_version,
+        )
+
 
 class TaskEvent(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True):
     """One progress event of a task; ``offset`` orders a task's events from 1.

@@ -131,7 +131,11 @@ def tasks_router(
             if version is not None and task.skill_version is None:
                 task = msgspec.structs.replace(task, skill_version=version)
         submission = await operations.submit(broker, store, task)
-        result = await wait_for(submission.task_id, wait)
+        if submission.created and not wait:
+            # The store has just recorded exactly this: no round trip to read it back.
+            result: TaskResult | None = TaskResult.queued(task)
+        else:
+            result = await wait_for(submission.task_id, wait)
         if result is None:  # only when the store lost the record meanwhile
             raise TaskNotFoundError(submission.task_id)
         headers = {"Location": f"/v1/tasks/{submission.task_id}"}

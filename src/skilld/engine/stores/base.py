@@ -170,15 +170,7 @@ class Store(Connectable, ABC):
         results: list[TaskResult] = []
         events: list[TaskEvent] = []
         for task in tasks:
-            results.append(
-                TaskResult(
-                    id=task.id,
-                    status=TaskStatus.QUEUED,
-                    skill=task.skill,
-                    timings=TaskTimings(created_at=task.created_at),
-                    skill_version=task.skill_version,
-                )
-            )
+            results.append(TaskResult.queued(task))
             events.append(TaskEvent(task_id=task.id, type="queued", data={}, at=now))
         if results:
             await self._put_queued(results, events)
