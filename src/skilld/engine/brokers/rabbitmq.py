@@ -18,9 +18,11 @@ carries its due time in a header. When it comes back early, the consumer sends i
 again for the remainder (each hop at least halves what is left), so a delay is exact to a
 few milliseconds and never early, with a bounded number of queues.
 
-Publishing: every message is persistent, mandatory and confirmed. Publishes run
-concurrently with at most ``confirm_window`` confirms outstanding (the server acks many at
-once), so a batch costs about one round trip, not one per message. A message that finds
+Publishing: every message is persistent, mandatory and confirmed. A batch is written in
+chunks of at most ``confirm_window`` messages, each chunk one socket write
+(:mod:`~skilld.engine.brokers.amqp_batch`), with at most ``confirm_window`` confirms
+outstanding (the server acks many at once), so a batch costs about one round trip and
+one system call per chunk, not one of each per message. Acks of a batch are one write too. A message that finds
 no queue (the topology was deleted under us) is returned, the topology is declared again
 and the message sent again; so is one whose connection broke before its confirm arrived
 (a duplicate is possible then: results are exactly-once through the store's claims).
@@ -80,6 +82,14 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlencode
 
 from skilld.engine import defaults
+from skilld.engine.brokers.amqp_batch import (
+    ConfirmWindow,
+    Outgoing,
+    can_batch,
+    can_write,
+    publish_batch,
+    send_frames,
+)
 from skilld.engine.brokers.base import Broker, DeadLetter, Message, RawDelivery, is_replayable
 from skilld.engine.task import decode_task
 from skilld.engine.urls import BackendURL, redact
@@ -107,6 +117,7 @@ DELAY_RUNGS_MS = tuple(10 * 2**k for k in range(24))
 _ON_TIME_S = 0.005  # a message due within this is delivered now
 _MAX_PRIORITY = 9  # SkillTask.priority is 0..9
 _DEFAULT_CONSUMER_TIMEOUT_S = 3600.0
+_NO_QUEUE = "no queue took the message"
 
 # Our message headers. Dead letters carry why they died; delayed messages their due time.
 H_DUE = "x-skilld-due"
@@ -236,14 +247,12 @@ class RabbitMQBroker(Broker):
         # Counters a test or a dashboard reads: reconnections seen, consumers (re)started.
         self.reconnections = 0
         self.consumer_starts = 0
-        self.peak_confirms = 0  # most publisher confirms that were outstanding at once
-        self._unconfirmed = 0
 
         self._aio_pika: Any = None
         self._conn: aio_pika.abc.AbstractRobustConnection | None = None
         self._pub: aio_pika.abc.AbstractRobustChannel | None = None
         self._sub: aio_pika.abc.AbstractRobustChannel | None = None
-        self._window: asyncio.Semaphore | None = None
+        self._window: ConfirmWindow | None = None
         self._buffer: deque[_Buffered] = deque()
         self._arrived: asyncio.Event | None = None
         self._leased: dict[_Lease, None] = {}
@@ -254,6 +263,11 @@ class RabbitMQBroker(Broker):
         self._server_version: tuple[int, ...] = ()
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+
+    @property
+    def peak_confirms(self) -> int:
+        """Most publisher confirms that were outstanding at once."""
+        return self._window.peak if self._window is not None else 0
 
     @classmethod
     def from_url(cls, url: BackendURL, **options: Any) -> RabbitMQBroker:
@@ -317,7 +331,7 @@ class RabbitMQBroker(Broker):
 
     async def _connect(self) -> None:
         self._aio_pika = aio_pika = _import_aio_pika()
-        self._window = asyncio.Semaphore(self.confirm_window)
+        self._window = ConfirmWindow(self.confirm_window)
         self._arrived = asyncio.Event()
         self._consume_lock = asyncio.Lock()
         try:
@@ -478,72 +492,118 @@ class RabbitMQBroker(Broker):
             headers=headers,
         )
 
-    async def _send(self, items: Sequence[tuple[str, str, bytes, Any]]) -> None:
-        """Publish (exchange, routing key, body, properties) items, all confirmed."""
-        if len(items) == 1:
-            await self._send_one(*items[0])
-        else:
-            await asyncio.gather(*(self._send_one(*item) for item in items))
-
-    async def _send_one(self, exchange: str, routing_key: str, body: bytes, props: Any) -> None:
-        assert self._window is not None
-        async with self._window:
-            self._unconfirmed += 1
-            self.peak_confirms = max(self.peak_confirms, self._unconfirmed)
-            try:
-                await self._publish_confirmed(exchange, routing_key, body, props)
-            finally:
-                self._unconfirmed -= 1
-
-    async def _publish_confirmed(
-        self, exchange: str, routing_key: str, body: bytes, props: Any
-    ) -> None:
-        """Publish until the server confirms, through reconnections, for at most
-        ``publish_timeout`` seconds."""
-        lib = _aiormq()
-        assert self._pub is not None
+    async def _send(self, items: Sequence[Outgoing]) -> None:
+        """Publish (exchange, routing key, body, properties) items until the server has
+        confirmed every one, through reconnections, for at most ``publish_timeout``
+        seconds; only the items not yet confirmed are sent again."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.publish_timeout
+        pending = list(items)
         while True:
-            try:
-                channel = cast(
-                    "aiormq.Channel",
-                    await asyncio.wait_for(
-                        self._pub.get_underlay_channel(), max(0.01, deadline - loop.time())
-                    ),
-                )
-                confirm = await channel.basic_publish(
-                    body,
-                    exchange=exchange,
-                    routing_key=routing_key,
-                    properties=props,
-                    mandatory=True,
-                    wait=False,
-                    timeout=max(0.01, deadline - loop.time()),
-                )
-            except (
-                TimeoutError,
-                ConnectionError,
-                lib.exceptions.AMQPError,
-                lib.exceptions.ChannelInvalidStateError,
-            ) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                if isinstance(confirm, lib.spec.Basic.Ack):
-                    return
-                if isinstance(confirm, lib.abc.DeliveredMessage):
-                    problem = f"no queue took the message (routing key {routing_key!r})"
-                    with contextlib.suppress(Exception):
-                        await self._declare()
-                else:
-                    problem = f"the server refused the message ({confirm!r})"
+            problems = await self._publish_once(pending, deadline)
+            failed = [
+                (item, problem) for item, problem in zip(pending, problems, strict=True) if problem
+            ]
+            if not failed:
+                return
+            problem = failed[0][1]
+            if any(problem.startswith(_NO_QUEUE) for _, problem in failed):
+                with contextlib.suppress(Exception):
+                    await self._declare()
             if loop.time() >= deadline:
                 raise BackendUnavailableError(
                     f"RabbitMQ broker {redact(self.url)}: publishing failed for "
-                    f"{self.publish_timeout:g}s: {problem}"
+                    f"{self.publish_timeout:g}s ({len(failed)} of {len(items)} messages "
+                    f"unconfirmed): {problem}"
                 )
-            log.info("RabbitMQ broker: publish again after: %s", problem)
+            log.info("RabbitMQ broker: publish %d again after: %s", len(failed), problem)
             await asyncio.sleep(0.05)
+            pending = [item for item, _ in failed]
+
+    async def _publish_once(self, items: Sequence[Outgoing], deadline: float) -> list[str]:
+        """Publish ``items`` once, in batches of at most a window of confirms, each batch
+        one socket write; what went wrong for each item ("" when it was confirmed)."""
+        lib = _aiormq()
+        assert self._pub is not None
+        assert self._window is not None
+        window = self._window
+        loop = asyncio.get_running_loop()
+        errors = (
+            TimeoutError,
+            ConnectionError,
+            lib.exceptions.AMQPError,
+            lib.exceptions.ChannelInvalidStateError,
+        )
+        problems = [""] * len(items)
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            channel = cast(
+                "aiormq.Channel",
+                await asyncio.wait_for(
+                    self._pub.get_underlay_channel(), max(0.01, deadline - loop.time())
+                ),
+            )
+            batched = can_batch(channel)
+            for start in range(0, len(items), window.size):
+                chunk = items[start : start + window.size]
+                if not window.room(len(chunk)):
+                    await asyncio.wait_for(
+                        window.take(len(chunk)), max(0.01, deadline - loop.time())
+                    )
+                else:
+                    await window.take(len(chunk))
+                try:
+                    if batched:
+                        sent = await publish_batch(channel, chunk)
+                    else:
+                        sent = [
+                            asyncio.ensure_future(
+                                channel.basic_publish(
+                                    body,
+                                    exchange=exchange,
+                                    routing_key=key,
+                                    properties=props,
+                                    mandatory=True,
+                                    wait=False,
+                                )
+                            )
+                            for exchange, key, body, props in chunk
+                        ]
+                except BaseException:
+                    window.give(len(chunk))
+                    raise
+                for future in sent:
+                    future.add_done_callback(window.give_one)
+                futures.extend(sent)
+        except errors as exc:
+            # Whatever was not written gets this problem; what was written is judged
+            # by its confirm below.
+            problems[len(futures) :] = [f"{type(exc).__name__}: {exc}"] * (
+                len(items) - len(futures)
+            )
+        if futures:
+            await asyncio.wait(futures, timeout=max(0.01, deadline - loop.time()))
+        for index, future in enumerate(futures):
+            problems[index] = self._confirm_problem(future, items[index][1])
+        return problems
+
+    @staticmethod
+    def _confirm_problem(future: asyncio.Future[Any], routing_key: str) -> str:
+        lib = _aiormq()
+        if not future.done():
+            future.cancel()
+            return "TimeoutError: no confirm from the server in time"
+        if future.cancelled():
+            return "CancelledError: the publish was cancelled"
+        exc = future.exception()
+        if exc is not None:
+            return f"{type(exc).__name__}: {exc}"
+        confirm = future.result()
+        if isinstance(confirm, lib.spec.Basic.Ack):
+            return ""
+        if isinstance(confirm, lib.abc.DeliveredMessage):
+            return f"{_NO_QUEUE} (routing key {routing_key!r})"
+        return f"the server refused the message ({confirm!r})"
 
     async def _route(self, message: Message, *, due: float | None = None) -> tuple[str, str]:
         """(exchange, routing key) of a message delayed until ``due`` (None: now)."""
@@ -734,13 +794,25 @@ class RabbitMQBroker(Broker):
             lease.settled = True  # before the first await: never settled twice
             self._leased.pop(lease, None)
         frames = self._ack_frames(live) if how == "ack" else [(x, x.tag, False) for x in live]
-        for index, (lease, tag, multiple) in enumerate(frames):
-            last = index == len(frames) - 1
+        spec = lib.spec
+        by_channel: dict[int, tuple[aiormq.Channel, list[Any]]] = {}
+        for lease, tag, multiple in frames:
+            frame = (
+                spec.Basic.Ack(delivery_tag=tag, multiple=multiple)
+                if how == "ack"
+                else spec.Basic.Nack(delivery_tag=tag, requeue=True)
+            )
+            by_channel.setdefault(id(lease.channel), (lease.channel, []))[1].append(frame)
+        for channel, group in by_channel.values():
             try:
-                if how == "ack":
-                    await lease.channel.basic_ack(tag, multiple=multiple, wait=last)
-                else:
-                    await lease.channel.basic_nack(tag, requeue=True, wait=last)
+                if can_write(channel):
+                    await send_frames(channel, group)
+                    continue
+                for frame in group:
+                    if how == "ack":
+                        await channel.basic_ack(frame.delivery_tag, multiple=frame.multiple)
+                    else:
+                        await channel.basic_nack(frame.delivery_tag, requeue=True)
             except (lib.exceptions.ChannelInvalidStateError, lib.exceptions.AMQPError):
                 # The channel closed meanwhile: the server gives the message back itself.
                 continue
