@@ -44,6 +44,19 @@ class Batcher(Generic[T, R]):
             self._runner = asyncio.create_task(self._run())
         return await future
 
+    async def submit_many(self, items: Sequence[T]) -> list[R]:
+        """Queue ``items`` together (no task per item); their replies, in order. An error
+        reply is raised once every item has its reply."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[R]] = []
+        for item in items:
+            future: asyncio.Future[R] = loop.create_future()
+            self._pending.append((item, future))
+            futures.append(future)
+        if futures and self._runner is None:
+            self._runner = asyncio.create_task(self._run())
+        return list(await asyncio.gather(*futures))
+
     async def _run(self) -> None:
         try:
             while self._pending:

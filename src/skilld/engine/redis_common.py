@@ -218,6 +218,11 @@ class Pipeliner:
         reply; a command's error is raised to its own caller only."""
         return await self._batcher.submit(command)
 
+    async def call_many(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Send several commands in order and return their replies; the first command
+        error is raised (after every reply has arrived)."""
+        return await self._batcher.submit_many(commands)
+
     async def _send(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
         from redis.exceptions import ConnectionError, NoScriptError
 

@@ -22,10 +22,11 @@ Publishing: every message is persistent, mandatory and confirmed. A batch is wri
 chunks of at most ``confirm_window`` messages, each chunk one socket write
 (:mod:`~skilld.engine.brokers.amqp_batch`), with at most ``confirm_window`` confirms
 outstanding (the server acks many at once), so a batch costs about one round trip and
-one system call per chunk, not one of each per message. Acks of a batch are one write too. A message that finds
-no queue (the topology was deleted under us) is returned, the topology is declared again
-and the message sent again; so is one whose connection broke before its confirm arrived
-(a duplicate is possible then: results are exactly-once through the store's claims).
+one system call per chunk, not one of each per message; acks of a batch are one write
+too. A message that finds no queue (the topology was deleted under us) is returned, the
+topology is declared again and the message sent again; so is one whose connection broke
+before its confirm arrived (a duplicate is possible then: results are exactly-once
+through the store's claims). Only the messages not confirmed are sent again.
 
 Consuming: one consumer per broker object, started at the first :meth:`fetch`, whose
 prefetch is the caller's capacity (the worker's running tasks plus its free slots), so a

@@ -336,9 +336,8 @@ class RedisStore(Store, RedisBackend):
 
     async def _many(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
         """Several commands through the auto-pipeline (one round trip when idle)."""
-        pipe = self._pipeline
         with self._unavailable:
-            return list(await asyncio.gather(*(pipe.call(*c) for c in commands)))
+            return await self._pipeline.call_many(commands)
 
     def _expires_ms(self) -> int:
         return _ms(self._clock() + self.result_ttl)
