@@ -41,12 +41,14 @@ cut. ``python -m bench.listing`` measures 10,000 skills.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from functools import partial
-from itertools import compress, repeat
-from operator import is_, not_, or_
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from itertools import accumulate, chain, compress, repeat
+from operator import and_, getitem, gt, is_, not_, or_
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar, cast
 from xml.sax.saxutils import escape
 
 import wcwidth
@@ -56,7 +58,6 @@ from skilld.skills.model import Skill, Source
 from skilld.skills.widths import (
     ELLIPSIS,
     clear_cut_memo,
-    cut_texts_width,
     cut_to_width,
     display_width,
     total_width,
@@ -64,6 +65,8 @@ from skilld.skills.widths import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from skilld.skills.registry import SkillRegistry
 
 __all__ = [
@@ -99,6 +102,7 @@ _BUNDLED = Source.BUNDLED
 ListingOverride = Literal["on", "name-only", "user-invocable-only", "off"]
 LISTING_OVERRIDES: tuple[ListingOverride, ...] = ("on", "name-only", "user-invocable-only", "off")
 ListingFormat = Literal["text", "xml"]
+_T = TypeVar("_T")
 
 
 def _clear_memos() -> None:
@@ -216,29 +220,118 @@ def _one_lines(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int
             _memos.clear()
         memo = _memos[max_chars] = ({}, {})
     known_texts, known_widths = memo
-    if known_texts:
-        texts: list[str | None] = list(map(known_texts.get, raws))
-        if None not in texts:
-            return texts, list(map(known_widths.__getitem__, raws))  # type: ignore[return-value]
-        misses = {raw for raw, text in zip(raws, texts, strict=True) if text is None}
+    if not known_texts:
+        texts, widths = _measure(raws, max_chars)
+        known_texts.update(zip(raws, texts, strict=True))
+        known_widths.update(zip(raws, widths, strict=True))
+        return texts, widths
+    found: list[str | None] = list(map(known_texts.get, raws))
+    if None in found:
+        misses = list(dict.fromkeys(compress(raws, map(is_, found, repeat(None)))))
+        texts, widths = _measure(misses, max_chars)
+        known_texts.update(zip(misses, texts, strict=True))
+        known_widths.update(zip(misses, widths, strict=True))
+        found = list(map(known_texts.__getitem__, raws))
+    return found, list(map(known_widths.__getitem__, raws))  # type: ignore[return-value]
+
+
+def _measure(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int]]:
+    """:func:`_one_line` of each raw text, the common cases checked for all texts at once.
+
+    A first listing reads every description: the checks run over all of them joined
+    (from C, a few passes over the whole), and only the texts they flag take a Python
+    step of their own. Plain ASCII (no control character, no doubled or edge space) is
+    its own one-line text, one column per character. Printable non-ASCII without
+    doubled or edge spaces is one line too, and is measured text by text.
+    """
+    texts = list(raws)
+    lengths = list(map(len, raws))
+    widths = lengths.copy()  # plain ASCII: one column per character
+    if not texts:
+        return texts, widths
+    is_ascii = list(map(str.isascii, texts))
+    if all(is_ascii):
+        odd = _odd_ascii(texts)
     else:
-        misses = set(raws)
-    for raw in misses:
-        # _one_line's common case inlined: a first listing of thousands of skills
-        # feels a Python call per entry
-        if raw.isascii():
-            width = _WIDTH(raw)
-            if (
-                width == len(raw) <= max_chars
-                and "  " not in raw
-                and raw[:1] != " "
-                and raw[-1:] != " "
-            ):
-                known_texts[raw] = raw
-                known_widths[raw] = width
-                continue
-        known_texts[raw], known_widths[raw] = _one_line(raw, max_chars)
-    return list(map(known_texts.__getitem__, raws)), list(map(known_widths.__getitem__, raws))
+        narrow = list(compress(range(len(texts)), is_ascii))
+        odd = list(map(narrow.__getitem__, _odd_ascii(list(map(texts.__getitem__, narrow)))))
+        others = list(compress(range(len(texts)), map(not_, is_ascii)))
+        wide = list(map(texts.__getitem__, others))
+        if _odd_wide(wide):
+            odd += others  # each measured on its own below
+        else:
+            for index, width in zip(others, map(_WIDTH, wide), strict=True):
+                widths[index] = width
+    if max(lengths) > max_chars:  # the ones to cap too
+        long = compress(range(len(texts)), map(gt, lengths, repeat(max_chars)))
+        odd = list(dict.fromkeys([*odd, *long]))
+    for index in odd:
+        texts[index], widths[index] = _one_line(raws[index], max_chars)
+    return texts, widths
+
+
+_CONTROLS = bytes([*range(0x20), 0x7F])
+_SPACE, _CONTROL = 1, 2
+_MARKS = bytes(
+    _CONTROL if byte in _CONTROLS else _SPACE if byte == 0x20 else 0 for byte in range(256)
+)
+"""Each ASCII character's mark: 2 for a control, 1 for the space, 0 for any other."""
+_DOUBLE_SPACE = re.compile("  ")
+
+
+def _odd_ascii(texts: Sequence[str]) -> list[int]:
+    """The indices of the ASCII ``texts`` that may not be plain one-liners: holding a
+    control character, a doubled space or a space at an end.
+
+    Checked from C over a few hundred texts at a time (small enough to stay in the
+    processor's cache across the passes, and to reuse memory rather than map fresh
+    pages), joined by spaces and between spaces: a space at an end of a text then makes
+    a doubled space as much as one inside it does. One translation marks each character
+    (:data:`_MARKS`); ``memchr`` finds a control; read as one integer, the marks ANDed
+    with themselves shifted by a character are zero unless two spaces (or two controls)
+    are neighbours: a chunk passes in four passes of C over its bytes, fewer than a
+    regular expression's search for a doubled space takes alone.
+
+    In a chunk that does not pass, the characters found flag their texts: a text owns
+    the space before it (the last one also the space after), and a doubled space flags
+    the owners of both its spaces (which may flag a plain text: it is then measured on
+    its own, for the same result).
+    """
+    flagged: list[int] = []
+    for first in range(0, len(texts), _CHUNK):
+        chunk = texts[first : first + _CHUNK]
+        joined = " ".join(["", *chunk, ""])
+        marks = joined.encode("ascii").translate(_MARKS)
+        at = marks.find(_CONTROL)
+        spaces = int.from_bytes(marks, "little")
+        if at < 0 and not spaces & (spaces >> 8):
+            continue
+        # ends[i]: the first position past what text i owns (its space, then itself)
+        ends = list(accumulate(len(text) + 1 for text in chunk))
+        ends[-1] += 1  # the closing space
+        while at >= 0:
+            index = bisect_right(ends, at)
+            flagged.append(first + index)
+            at = marks.find(_CONTROL, ends[index])  # on from the next text
+        found = _DOUBLE_SPACE.search(joined)
+        while found is not None:
+            start = found.start()
+            flagged.append(first + bisect_right(ends, start))
+            index = bisect_right(ends, start + 1)
+            flagged.append(first + index)
+            found = _DOUBLE_SPACE.search(joined, ends[index])
+    return sorted(set(flagged))
+
+
+_CHUNK = 128
+
+
+def _odd_wide(texts: Sequence[str]) -> bool:
+    """Whether any of the non-ASCII ``texts`` may not be one line already: holding a
+    character that is not printable (every whitespace but the space is not), a doubled
+    space or a space at an end (joined between spaces, as in :func:`_odd_ascii`)."""
+    joined = " ".join(["", *texts, ""])
+    return not joined.isprintable() or "  " in joined
 
 
 class ListingEntry(NamedTuple):
@@ -258,41 +351,90 @@ class ListingEntry(NamedTuple):
         return f"- {self.name}: {self.description}"
 
 
-@dataclass(frozen=True, slots=True)
 class Listing:
-    """The catalogue: its entries, the budget it was built for, and the width it takes."""
+    """The catalogue: its entries, the budget it was built for, and the width it takes.
 
-    entries: tuple[ListingEntry, ...]
+    Immutable, compared and hashed by its entries, budget and width. A listing built by
+    :func:`build_listing` keeps the columns it was made from (names, texts shown, which
+    were cut) and makes its :attr:`entries` on first use: the prompt needs only the
+    rendered text, which is joined straight from the columns, and ten thousand entry
+    tuples are most of what a build would allocate (and wake the garbage collector for).
+    """
+
+    __slots__ = ("_entries", "_source", "budget", "width")
+    __match_args__ = ("entries", "budget", "width")
+
     budget: int
     width: int
+    _entries: tuple[ListingEntry, ...] | None
+    _source: _Shown | None
+
+    def __init__(self, entries: tuple[ListingEntry, ...], budget: int, width: int) -> None:
+        _set = object.__setattr__
+        _set(self, "_entries", entries)
+        _set(self, "_source", None)
+        _set(self, "budget", budget)
+        _set(self, "width", width)
+
+    @classmethod
+    def _of(cls, columns: _Shown, budget: int, width: int) -> Listing:
+        """The listing of ``columns``, its entries made when first asked for."""
+        listing = cls.__new__(cls)
+        _set = object.__setattr__
+        _set(listing, "_entries", None)
+        _set(listing, "_source", columns)
+        _set(listing, "budget", budget)
+        _set(listing, "width", width)
+        return listing
+
+    @property
+    def entries(self) -> tuple[ListingEntry, ...]:
+        """The listed skills, in order."""
+        entries = self._entries
+        if entries is None:
+            assert self._source is not None
+            entries = self._source.entries()
+            object.__setattr__(self, "_entries", entries)
+        return entries
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Listing)
+        return (self.entries, self.budget, self.width) == (other.entries, other.budget, other.width)
+
+    def __hash__(self) -> int:
+        return hash((self.entries, self.budget, self.width))
+
+    def __repr__(self) -> str:
+        return f"Listing(entries={self.entries!r}, budget={self.budget!r}, width={self.width!r})"
+
+    def __reduce__(self) -> tuple[type[Listing], tuple[tuple[ListingEntry, ...], int, int]]:
+        return (Listing, (self.entries, self.budget, self.width))
 
     @property
     def over_budget(self) -> bool:
         """True when even names alone did not fit (no skill is ever left out for room)."""
         return self.width > self.budget
 
+    def _shown(self) -> _Shown:
+        if self._source is not None:
+            return self._source
+        return _Shown.of_entries(self.entries)
+
     def text(self) -> str:
         """Claude Code's form: one ``- name: description`` line per skill."""
-        return "\n".join(
-            [
-                f"- {name}" if description is None else f"- {name}: {description}"
-                for name, description, _, _, _ in self.entries
-            ]
-        )
+        return self._shown().text()
 
     def xml(self) -> str:
         """The agentskills.io form: ``<available_skills>`` with one ``<skill>`` each."""
-        parts = ["<available_skills>"]
-        for entry in self.entries:
-            parts.append("  <skill>")
-            parts.append(f"    <name>{escape(entry.name)}</name>")
-            if entry.description is not None:
-                parts.append(f"    <description>{escape(entry.description)}</description>")
-            if entry.location is not None:
-                parts.append(f"    <location>{escape(entry.location)}</location>")
-            parts.append("  </skill>")
-        parts.append("</available_skills>")
-        return "\n".join(parts)
+        return self._shown().xml()
 
     def render(self, format: ListingFormat = "text") -> str:
         if format == "text":
@@ -300,6 +442,115 @@ class Listing:
         if format == "xml":
             return self.xml()
         raise ConfigurationError(f"unknown listing format {format!r}: use text or xml")
+
+
+@dataclass(eq=False, slots=True)
+class _Catalogue:
+    """The names, paths and sources of a list of listed skills, with what the XML form
+    makes of them (computed on first use, and kept with the columns)."""
+
+    names: list[str]
+    paths: list[Path | None]
+    bundled: list[bool]
+    _locations: list[str | None] | None = None
+    _xml_names: list[str] | None = None
+    _xml_locations: list[str] | None = None
+
+    @property
+    def locations(self) -> list[str | None]:
+        if self._locations is None:
+            self._locations = [None if path is None else str(path) for path in self.paths]
+        return self._locations
+
+    def xml_names(self) -> list[str]:
+        if self._xml_names is None:
+            self._xml_names = cast("list[str]", _escaped(self.names))
+        return self._xml_names
+
+    def xml_locations(self) -> list[str]:
+        """Each ``<location>`` line's text, empty for a skill without a path."""
+        if self._xml_locations is None:
+            self._xml_locations = _xml_optional(
+                _escaped(self.locations), "\n    <location>", "</location>"
+            )
+        return self._xml_locations
+
+
+@dataclass(eq=False, slots=True)
+class _Shown:
+    """A listing as columns: its skills, the text each shows (None: the name only), and
+    which were cut for the budget (None: none)."""
+
+    catalogue: _Catalogue
+    texts: Sequence[str | None]
+    cut: Sequence[bool] | None
+
+    @classmethod
+    def of_entries(cls, entries: Sequence[ListingEntry]) -> _Shown:
+        catalogue = _Catalogue([entry.name for entry in entries], [], [])
+        catalogue._locations = [entry.location for entry in entries]
+        return cls(catalogue, [entry.description for entry in entries], None)
+
+    def entries(self) -> tuple[ListingEntry, ...]:
+        catalogue = self.catalogue
+        cut = self.cut if self.cut is not None else [False] * len(self.texts)
+        columns = (catalogue.names, self.texts, catalogue.locations, catalogue.bundled, cut)
+        # tuple.__new__ straight from C: the NamedTuple's own constructor is Python code
+        return tuple(map(tuple.__new__, repeat(ListingEntry), zip(*columns, strict=True)))
+
+    def text(self) -> str:
+        names = self.catalogue.names
+        if not names:
+            return ""
+        texts = self.texts
+        if None in texts:
+            separators = list(map(_TEXT_SEPARATOR.__getitem__, map(is_, texts, repeat(None))))
+            texts = list(map(_or_empty, texts))
+        else:
+            separators = [": "] * len(texts)
+        # one join over the pieces of every line: "\n- ", name, ": " or "", text
+        pieces = chain.from_iterable(zip(repeat("\n- "), names, separators, texts))
+        return "".join(pieces)[1:]  # type: ignore[arg-type]
+
+    def xml(self) -> str:
+        catalogue = self.catalogue
+        if not catalogue.names:
+            return "<available_skills>\n</available_skills>"
+        descriptions = _xml_optional(_escaped(self.texts), "\n    <description>", "</description>")
+        pieces = chain.from_iterable(
+            zip(
+                repeat("\n  <skill>\n    <name>"),
+                catalogue.xml_names(),
+                repeat("</name>"),
+                descriptions,
+                catalogue.xml_locations(),
+                repeat("\n  </skill>"),
+            )
+        )
+        return "".join(chain(("<available_skills>",), pieces, ("\n</available_skills>",)))
+
+
+_TEXT_SEPARATOR = {True: "", False: ": "}
+
+
+def _or_empty(text: str | None) -> str:
+    return "" if text is None else text
+
+
+_XML_SPECIAL = re.compile("[&<>]")
+
+
+def _escaped(texts: Sequence[str | None]) -> list[str | None]:
+    """``texts`` escaped for XML (None stays None); the texts are searched joined, so
+    when none holds ``&``, ``<`` or ``>`` (the common case) nothing else is done."""
+    if not _XML_SPECIAL.search("".join(filter(None, texts))):
+        return list(texts)
+    return [escape(text) if text and _XML_SPECIAL.search(text) else text for text in texts]
+
+
+def _xml_optional(texts: Sequence[str | None], opening: str, closing: str) -> list[str]:
+    """Each text between ``opening`` and ``closing``, or nothing for None."""
+    return [("" if text is None else f"{opening}{text}{closing}") for text in texts]
 
 
 def build_listing(
@@ -331,19 +582,24 @@ def build_listing(
         context_window=context_window, budget_chars=budget_chars, fraction=fraction
     )
     columns = _columns(skills, overrides)
+    catalogue = columns.catalogue
     if columns.any_yielding and _no_room_for_descriptions(
-        columns.listed, columns.name_only, columns.bundled, budget - columns.fixed, max_entry_chars
+        columns.listed,
+        columns.name_only,
+        catalogue.bundled,
+        budget - columns.fixed,
+        max_entry_chars,
     ):
         # names only for all but bundled skills, whatever their texts: never read them
-        entries, width = columns.names_only(max_entry_chars)
-        return Listing(entries, budget, width)
+        shown, width = columns.names_only(max_entry_chars)
+        return Listing._of(_Shown(catalogue, shown, columns.yielding), budget, width)
     texts, widths, full = columns.texts(max_entry_chars)
     if full <= budget:
-        return Listing(columns.whole(max_entry_chars), budget, full)
+        return Listing._of(_Shown(catalogue, texts, None), budget, full)
     shown, cut, change = _fit(
-        budget - full, texts, widths, columns.yielding, columns.names, invocations
+        budget - full, texts, widths, columns.yielding, catalogue.names, invocations
     )
-    return Listing(columns.entries(shown, cut), budget, full + change)
+    return Listing._of(_Shown(catalogue, shown, cut), budget, full + change)
 
 
 @dataclass(eq=False, slots=True)
@@ -358,15 +614,12 @@ class _Columns:
     overrides: dict[str, str] | None
     listed: list[Skill]
     name_only: list[bool]
-    names: list[str]
-    bundled: list[bool]
+    catalogue: _Catalogue
     yielding: list[bool]  # the skills whose descriptions give way on overflow
     any_yielding: bool
-    locations: list[str | None]
     fixed: int  # "- " + name per line, newlines between lines
     by_cap: dict[int, tuple[list[str | None], list[int], int]] = field(default_factory=dict)
-    whole_by_cap: dict[int, tuple[ListingEntry, ...]] = field(default_factory=dict)
-    names_only_by_cap: dict[int, tuple[tuple[ListingEntry, ...], int]] = field(default_factory=dict)
+    names_only_by_cap: dict[int, tuple[list[str | None], int]] = field(default_factory=dict)
 
     def texts(self, max_chars: int) -> tuple[list[str | None], list[int], int]:
         """Each entry's text (None: name only), its width, and the listing's full width."""
@@ -387,33 +640,15 @@ class _Columns:
         found = self.by_cap[max_chars] = (texts, widths, full)
         return found
 
-    def entries(self, shown: Sequence[str | None], cut: Sequence[bool]) -> tuple[ListingEntry, ...]:
-        """The entries showing ``shown`` (``cut`` says which were cut for the budget)."""
-        # tuple.__new__ straight from C: the NamedTuple's own constructor is Python code
-        return tuple(
-            map(
-                tuple.__new__,
-                repeat(ListingEntry),
-                zip(self.names, shown, self.locations, self.bundled, cut, strict=True),
-            )
-        )
-
-    def whole(self, max_chars: int) -> tuple[ListingEntry, ...]:
-        """The entries when everything fits (immutable, so one tuple serves every build)."""
-        entries = self.whole_by_cap.get(max_chars)
-        if entries is None:
-            texts = self.texts(max_chars)[0]
-            entries = self.whole_by_cap[max_chars] = self.entries(texts, [False] * len(texts))
-        return entries
-
-    def names_only(self, max_chars: int) -> tuple[tuple[ListingEntry, ...], int]:
-        """The entries, and their width, with names only but for bundled skills."""
+    def names_only(self, max_chars: int) -> tuple[list[str | None], int]:
+        """The texts shown, and the listing's width, with names only but for bundled
+        skills."""
         found = self.names_only_by_cap.get(max_chars)
         if found is None:
-            shown = _bundled_texts(self.listed, self.name_only, self.bundled, max_chars)
+            shown = _bundled_texts(self.listed, self.name_only, self.catalogue.bundled, max_chars)
             described = len(shown) - shown.count(None)
             width = self.fixed + total_width(list(filter(None, shown))) + 2 * described
-            found = self.names_only_by_cap[max_chars] = (self.entries(shown, self.yielding), width)
+            found = self.names_only_by_cap[max_chars] = (shown, width)
         return found
 
 
@@ -443,11 +678,9 @@ def _columns(skills: Iterable[Skill], overrides: Mapping[str, str] | None) -> _C
         wanted,
         listed,
         name_only,
-        names,
-        bundled,
+        _Catalogue(names, [skill.path for skill in listed], bundled),
         yielding,
         any(yielding),
-        [None if skill.path is None else str(skill.path) for skill in listed],
         total_width(names) + 3 * len(names) - (1 if names else 0),
     )
     _last_columns[:] = [columns]
@@ -526,24 +759,52 @@ def _fit(
         shown = [None if gone else text for text, gone in zip(shown, kept, strict=True)]
         cut = list(map(or_, cut, kept))
         return shown, cut, change - demand - 2 * kept.count(True)
-    keep = cap - 1  # characters of an ASCII text kept before the ellipsis
-    long = [wide > cap and gives for wide, gives in zip(widths, kept, strict=True)]
-    shown = [
-        (  # the hot path inlined: ASCII takes one column per character at most
-            (text[:keep].rstrip() + ELLIPSIS if text.isascii() else cut_to_width(text, cap))
-            if over and text is not None
-            else text
-        )
-        for text, over in zip(shown, long, strict=True)
-    ]
-    change += cut_texts_width(list(compress(shown, long))) - sum(compress(widths, long))  # type: ignore[arg-type]
+    long = list(map(and_, map(gt, widths, repeat(cap)), kept))
+    whole: list[str] = list(compress(shown, long))  # type: ignore[arg-type]
+    cuts, cuts_width = _cut_all(whole, cap)
+    shown = _merge(long, cuts, compress(shown, map(not_, long)))
+    change += cuts_width - sum(compress(widths, long))
     return shown, list(map(or_, cut, long)), change
+
+
+def _cut_all(texts: Sequence[str], cap: int) -> tuple[list[str], int]:
+    """Each of ``texts`` (all wider than ``cap``) cut to ``cap`` columns, and the summed
+    width of the cuts.
+
+    An ASCII text takes one column per character at most, so its first ``cap - 1``
+    characters (less a trailing space) and the ellipsis fit: cut from C, for all of them
+    at once, and measured joined (see :func:`cut_texts_width`).
+    """
+    is_ascii = list(map(str.isascii, texts))
+    narrow = list(compress(texts, is_ascii))
+    heads: Iterable[str] = map(getitem, narrow, repeat(slice(0, cap - 1)))
+    bodies = list(map(str.rstrip, heads))
+    cuts = list(map(str.__add__, bodies, repeat(ELLIPSIS)))
+    if len(narrow) < len(texts):
+        wide = list(map(cut_to_width, compress(texts, map(not_, is_ascii)), repeat(cap)))
+        cuts = _merge(is_ascii, cuts, wide)
+    else:
+        wide = []
+    joined = "".join(bodies)
+    if "\x1b" in joined:  # an escape sequence could span two bodies: measure each
+        return cuts, sum(map(display_width, cuts))
+    return cuts, display_width(joined) + len(bodies) + sum(map(display_width, wide))
+
+
+def _merge(flags: Iterable[bool], chosen: Iterable[_T], others: Iterable[_T]) -> list[_T]:
+    """One list from two, in the order ``flags`` give: the next of ``chosen`` where a
+    flag is true, else the next of ``others`` (from C: a comprehension calling a Python
+    step per item costs as much as the rest of a cut)."""
+    sources = (iter(others), iter(chosen))
+    return list(map(next, map(sources.__getitem__, flags)))
 
 
 def _even_cap(widths: Sequence[int], room: int) -> int:
     """The largest cap with ``sum(min(w, cap)) <= room`` (water-filling)."""
-    if room <= 0:
+    if room <= 0 or not widths:
         return 0
+    if min(widths) > room // len(widths):  # the even share is the cap: no need to sort
+        return room // len(widths)
     remaining = room
     ordered = sorted(widths)
     count = len(ordered)
