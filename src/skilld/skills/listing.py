@@ -204,12 +204,13 @@ def _one_line(raw: str, max_chars: int) -> tuple[str, int]:
 
 _MEMO_LIMIT = 1 << 16
 _WIDTH = partial(wcwidth.width, control_codes="ignore")  # display_width without a frame
-_memos: dict[int, tuple[dict[str, str], dict[str, int]]] = {}
-"""Per entry cap: each raw entry text's one-line text, and its width. A listing is
-rebuilt every turn from the same skills; the raw texts are mostly the skills' own
-description strings, whose hashes Python keeps, so a lookup costs no hashing. Two plain
-dicts rather than one of pairs: nothing but strings is allocated, so building a large
-listing for the first time does not wake the garbage collector over and over."""
+_memos: dict[int, tuple[dict[str, int], dict[str, str]]] = {}
+"""Per entry cap: each raw entry text's width, and its one-line text where that is not
+the raw text itself (a few texts only: descriptions are mostly one line already). A
+listing is rebuilt every turn from the same skills; the raw texts are mostly the skills'
+own description strings, whose hashes Python keeps, so a lookup costs no hashing. Plain
+dicts of strings and integers: nothing the garbage collector tracks is allocated, so
+building a large listing for the first time does not wake it over and over."""
 
 
 def _one_lines(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int]]:
@@ -219,24 +220,26 @@ def _one_lines(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int
         if len(_memos) >= 8:  # many caps in one process: keep memory bounded
             _memos.clear()
         memo = _memos[max_chars] = ({}, {})
-    known_texts, known_widths = memo
-    if not known_texts:
-        texts, widths = _measure(raws, max_chars)
-        known_texts.update(zip(raws, texts, strict=True))
+    known_widths, known_texts = memo
+    if not known_widths:
+        texts, widths, changed = _measure(raws, max_chars)
         known_widths.update(zip(raws, widths, strict=True))
+        known_texts.update(changed)
         return texts, widths
-    found: list[str | None] = list(map(known_texts.get, raws))
+    found: list[int | None] = list(map(known_widths.get, raws))
     if None in found:
         misses = list(dict.fromkeys(compress(raws, map(is_, found, repeat(None)))))
-        texts, widths = _measure(misses, max_chars)
-        known_texts.update(zip(misses, texts, strict=True))
+        widths, changed = _measure(misses, max_chars)[1:]
         known_widths.update(zip(misses, widths, strict=True))
-        found = list(map(known_texts.__getitem__, raws))
-    return found, list(map(known_widths.__getitem__, raws))  # type: ignore[return-value]
+        known_texts.update(changed)
+        found = list(map(known_widths.__getitem__, raws))
+    texts = list(map(known_texts.get, raws, raws)) if known_texts else list(raws)
+    return texts, found  # type: ignore[return-value]
 
 
-def _measure(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int]]:
-    """:func:`_one_line` of each raw text, the common cases checked for all texts at once.
+def _measure(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int], dict[str, str]]:
+    """:func:`_one_line` of each raw text, the common cases checked for all texts at once;
+    and the one-line texts that are not their raw text, by raw text.
 
     A first listing reads every description: the checks run over all of them joined
     (from C, a few passes over the whole), and only the texts they flag take a Python
@@ -248,7 +251,7 @@ def _measure(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int]]
     lengths = list(map(len, raws))
     widths = lengths.copy()  # plain ASCII: one column per character
     if not texts:
-        return texts, widths
+        return texts, widths, {}
     is_ascii = list(map(str.isascii, texts))
     if all(is_ascii):
         odd = _odd_ascii(texts)
@@ -265,9 +268,13 @@ def _measure(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int]]
     if max(lengths) > max_chars:  # the ones to cap too
         long = compress(range(len(texts)), map(gt, lengths, repeat(max_chars)))
         odd = list(dict.fromkeys([*odd, *long]))
+    changed = {}
     for index in odd:
-        texts[index], widths[index] = _one_line(raws[index], max_chars)
-    return texts, widths
+        raw = raws[index]
+        texts[index], widths[index] = text, _ = _one_line(raw, max_chars)
+        if text != raw:
+            changed[raw] = text
+    return texts, widths, changed
 
 
 _CONTROLS = bytes([*range(0x20), 0x7F])
