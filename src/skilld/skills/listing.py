@@ -204,28 +204,55 @@ def _one_line(raw: str, max_chars: int) -> tuple[str, int]:
 
 _MEMO_LIMIT = 1 << 16
 _WIDTH = partial(wcwidth.width, control_codes="ignore")  # display_width without a frame
-_memos: dict[int, tuple[dict[str, int], dict[str, str]]] = {}
-"""Per entry cap: each raw entry text's width, and its one-line text where that is not
-the raw text itself (a few texts only: descriptions are mostly one line already). A
-listing is rebuilt every turn from the same skills; the raw texts are mostly the skills'
-own description strings, whose hashes Python keeps, so a lookup costs no hashing. Plain
-dicts of strings and integers: nothing the garbage collector tracks is allocated, so
-building a large listing for the first time does not wake it over and over."""
+
+
+@dataclass(eq=False, slots=True)
+class _Memo:
+    """The entry texts measured under one entry cap: each raw text's width, and its
+    one-line text where that is not the raw text itself (a few only: descriptions are
+    mostly one line already). Plain dicts of strings and integers: nothing the garbage
+    collector tracks is allocated, so a large first listing does not wake it over and
+    over.
+
+    What a build measures is indexed by the next build that needs it, not by the build
+    itself: the next build of the same skill objects finds its columns kept and never
+    asks, and indexing ten thousand texts (hashing those joined with ``when_to_use``,
+    made anew each build) would be a tenth of a first build's cost. A build of other
+    skill objects (a registry reloaded) pays it instead, and then finds every text
+    whose raw text it has seen.
+    """
+
+    widths: dict[str, int] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    unindexed: list[tuple[Sequence[str], list[int]]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.widths) + sum(len(raws) for raws, _ in self.unindexed)
+
+    def index(self) -> None:
+        for raws, widths in self.unindexed:
+            self.widths.update(zip(raws, widths, strict=True))
+        self.unindexed.clear()
+
+
+_memos: dict[int, _Memo] = {}
+"""The :class:`_Memo` of each entry cap (a few at most)."""
 
 
 def _one_lines(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int]]:
     """:func:`_one_line` of each raw text, memoized (:data:`_memos`)."""
     memo = _memos.get(max_chars)
-    if memo is None or len(memo[0]) > _MEMO_LIMIT:
+    if memo is None or len(memo) > _MEMO_LIMIT:
         if len(_memos) >= 8:  # many caps in one process: keep memory bounded
             _memos.clear()
-        memo = _memos[max_chars] = ({}, {})
-    known_widths, known_texts = memo
-    if not known_widths:
+        memo = _memos[max_chars] = _Memo()
+    if not memo:
         texts, widths, changed = _measure(raws, max_chars)
-        known_widths.update(zip(raws, widths, strict=True))
-        known_texts.update(changed)
+        memo.unindexed.append((raws, widths))
+        memo.texts.update(changed)
         return texts, widths
+    memo.index()
+    known_widths, known_texts = memo.widths, memo.texts
     found: list[int | None] = list(map(known_widths.get, raws))
     if None in found:
         misses = list(dict.fromkeys(compress(raws, map(is_, found, repeat(None)))))
@@ -461,7 +488,7 @@ class _Catalogue:
     bundled: list[bool]
     _locations: list[str | None] | None = None
     _xml_names: list[str] | None = None
-    _xml_locations: list[str] | None = None
+    _xml_locations: list[str | None] | None = None
 
     @property
     def locations(self) -> list[str | None]:
@@ -474,12 +501,10 @@ class _Catalogue:
             self._xml_names = cast("list[str]", _escaped(self.names))
         return self._xml_names
 
-    def xml_locations(self) -> list[str]:
-        """Each ``<location>`` line's text, empty for a skill without a path."""
+    def xml_locations(self) -> list[str | None]:
+        """The locations escaped for XML (None: no path)."""
         if self._xml_locations is None:
-            self._xml_locations = _xml_optional(
-                _escaped(self.locations), "\n    <location>", "</location>"
-            )
+            self._xml_locations = _escaped(self.locations)
         return self._xml_locations
 
 
@@ -510,54 +535,76 @@ class _Shown:
         if not names:
             return ""
         texts = self.texts
-        if None in texts:
-            separators = list(map(_TEXT_SEPARATOR.__getitem__, map(is_, texts, repeat(None))))
-            texts = list(map(_or_empty, texts))
-        else:
-            separators = [": "] * len(texts)
+        no_text = list(map(is_, texts, repeat(None)))
         # one join over the pieces of every line: "\n- ", name, ": " or "", text
-        pieces = chain.from_iterable(zip(repeat("\n- "), names, separators, texts))
-        return "".join(pieces)[1:]  # type: ignore[arg-type]
+        pieces = chain.from_iterable(
+            zip(
+                repeat("\n- "),
+                names,
+                map(_TEXT_SEPARATOR.__getitem__, no_text),
+                _filled(texts, no_text),
+            )
+        )
+        return "".join(pieces)[1:]
 
     def xml(self) -> str:
         catalogue = self.catalogue
         if not catalogue.names:
             return "<available_skills>\n</available_skills>"
-        descriptions = _xml_optional(_escaped(self.texts), "\n    <description>", "</description>")
+        texts = _escaped(self.texts)
+        locations = catalogue.xml_locations()
+        # per skill: "<skill><name>", name, then what follows the name, the description
+        # (or nothing), what follows it, the location (or nothing), and the close, each
+        # chosen by whether there is a description and a location: one join for all
+        no_text = list(map(is_, texts, repeat(None)))
+        no_location = list(map(is_, locations, repeat(None)))
         pieces = chain.from_iterable(
             zip(
                 repeat("\n  <skill>\n    <name>"),
                 catalogue.xml_names(),
-                repeat("</name>"),
-                descriptions,
-                catalogue.xml_locations(),
-                repeat("\n  </skill>"),
+                map(_AFTER_NAME.__getitem__, no_text),
+                _filled(texts, no_text),
+                map(_AFTER_DESCRIPTION.__getitem__, zip(no_text, no_location, strict=True)),
+                _filled(locations, no_location),
+                map(_CLOSE_SKILL.__getitem__, no_location),
             )
         )
         return "".join(chain(("<available_skills>",), pieces, ("\n</available_skills>",)))
 
 
 _TEXT_SEPARATOR = {True: "", False: ": "}
+_AFTER_NAME = {False: "</name>\n    <description>", True: "</name>"}
+_AFTER_DESCRIPTION = {
+    (False, False): "</description>\n    <location>",
+    (False, True): "</description>",
+    (True, False): "\n    <location>",
+    (True, True): "",
+}
+_CLOSE_SKILL = {False: "</location>\n  </skill>", True: "\n  </skill>"}
 
 
-def _or_empty(text: str | None) -> str:
-    return "" if text is None else text
+def _filled(texts: Sequence[str | None], missing: Sequence[bool]) -> Sequence[str]:
+    """``texts`` with an empty string for each None."""
+    if True in missing:
+        return ["" if text is None else text for text in texts]
+    return texts  # type: ignore[return-value]
 
 
 _XML_SPECIAL = re.compile("[&<>]")
 
 
 def _escaped(texts: Sequence[str | None]) -> list[str | None]:
-    """``texts`` escaped for XML (None stays None); the texts are searched joined, so
+    """``texts`` escaped for XML (None stays None). Searched a thousand texts joined at a
+    time (joined, and in the processor's cache, ``in`` is a ``memchr`` per character):
     when none holds ``&``, ``<`` or ``>`` (the common case) nothing else is done."""
-    if not _XML_SPECIAL.search("".join(filter(None, texts))):
+    given = list(filter(None, texts))
+    for first in range(0, len(given), 1024):
+        joined = "".join(given[first : first + 1024])
+        if "&" in joined or "<" in joined or ">" in joined:
+            break
+    else:
         return list(texts)
     return [escape(text) if text and _XML_SPECIAL.search(text) else text for text in texts]
-
-
-def _xml_optional(texts: Sequence[str | None], opening: str, closing: str) -> list[str]:
-    """Each text between ``opening`` and ``closing``, or nothing for None."""
-    return [("" if text is None else f"{opening}{text}{closing}") for text in texts]
 
 
 def build_listing(
@@ -771,7 +818,7 @@ def _fit(
     cuts, cuts_width = _cut_all(whole, cap)
     shown = _merge(long, cuts, compress(shown, map(not_, long)))
     change += cuts_width - sum(compress(widths, long))
-    return shown, list(map(or_, cut, long)), change
+    return shown, list(map(or_, cut, long)) if True in cut else long, change
 
 
 def _cut_all(texts: Sequence[str], cap: int) -> tuple[list[str], int]:
