@@ -98,3 +98,19 @@ def test_cutting_by_characters_gives_the_cluster_definition(text: str, width: in
     if display_width(window) <= width - 1:
         window = text
     assert cut_to_width(text, width) == cut_by_clusters(window, width - 1)
+
+
+def test_a_prepend_character_joins_the_cluster_after_it() -> None:
+    # "\u0600" (Prepend) + "." + "\u0e33" is one cluster: a cut within it keeps none of
+    # it, though a backward look from "\u0e33" alone would start the cluster at "."
+    text = "日" * 5 + "\u0600.\u0e33" + "x" * 20
+    assert cut_to_width(text, 13) == "日" * 5 + ELLIPSIS == cut_by_clusters(text, 12)
+    assert cut_to_width(text, 14) == "日" * 5 + "\u0600.\u0e33" + ELLIPSIS
+
+
+def test_a_text_presentation_selector_is_cut_as_before() -> None:
+    # "\ufe0e" can make the emoji before it narrower, so prefix widths may shrink: such
+    # text is bisected from the start, as it always was
+    text = "⌚\ufe0e" * 3 + "日" * 10
+    assert display_width("⌚") == 2 > display_width("⌚\ufe0e") == 1
+    assert cut_to_width(text, 8) == "⌚\ufe0e" * 3 + "日" * 2 + ELLIPSIS

@@ -73,21 +73,58 @@ def _cut_clusters(text: str, width: int) -> str:
     # into clusters costs far more than measuring it), then back to the start of the
     # cluster its next character belongs to: the longest prefix of whole clusters. The
     # same as cut_by_clusters wherever prefix widths never shrink, which escape
-    # sequences alone break (a property test checks the rest).
+    # sequences and the text presentation selector alone break (a property test checks
+    # the rest). No character adds more than two columns, so the first limit // 2 fit:
+    # the search starts there, and ends at once when the next one does not fit (as in a
+    # text of wide characters).
     low, high = 0, len(window)
+    if _VS15 not in window:
+        low = min(limit // 2, high)
+        if low < high and display_width(window[: low + 1]) > limit:
+            high = low
     while low < high:
         middle = (low + high + 1) // 2
         if display_width(window[:middle]) <= limit:
             low = middle
         else:
             high = middle - 1
-    end = 0
-    for cluster in wcwidth.iter_graphemes(window[: low + 1]):
-        if end + len(cluster) > low:
-            break
-        end += len(cluster)
+    if low == len(window):
+        end = low
+    elif not _PREPEND.search(window):
+        end = _cluster_start(window[: low + 1], low + 1)  # one call to C
+    else:
+        end = 0
+        for cluster in wcwidth.iter_graphemes(window[: low + 1]):
+            if end + len(cluster) > low:
+                break
+            end += len(cluster)
     return window[:end].rstrip() + ELLIPSIS
 
+
+_VS15 = "\ufe0e"
+"""The text presentation selector: it can make an emoji before it narrower."""
+_cluster_start = wcwidth.grapheme_boundary_before
+"""Where the grapheme cluster of a string's character before an index starts. Looking
+back from that character, it takes any printable ASCII character for the start of a
+cluster, which a Prepend character before it (GB9b) belies: text holding one is split
+into clusters from its start instead, as iter_graphemes does."""
+
+
+def _prepend_pattern() -> re.Pattern[str]:
+    """What matches a character of the Prepend grapheme break class (a few Arabic,
+    Syriac and Brahmic signs), from wcwidth's own table; any non-ASCII character when
+    the table cannot be read."""
+    try:
+        from wcwidth.table_grapheme import GRAPHEME_PREPEND
+    except ImportError:  # pragma: no cover - a wcwidth without the table
+        return re.compile("[^\\x00-\\x7f]")
+    ranges = "".join(
+        f"{re.escape(chr(first))}-{re.escape(chr(last))}" for first, last in GRAPHEME_PREPEND
+    )
+    return re.compile(f"[{ranges}]")
+
+
+_PREPEND = _prepend_pattern()
 
 _ESCAPES = re.compile("[\x1b\x80-\x9f]")
 """What can start a terminal escape sequence (ESC and the C1 controls)."""
