@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from skilld.skills import listing as listing_module
-from skilld.skills.listing import build_listing
+from skilld.skills.listing import Listing, build_listing
 from skilld.skills.model import LoadedFrom, Skill, Source
 
 TARGET_MS = 20.0
@@ -134,13 +134,18 @@ def main(argv: list[str] | None = None) -> int:
         ("default 8,000 chars: names only", "warm", names_only),
         ("text render (10M window)", "warm", lambda s: even(s).text()),
         ("xml render (10M window)", "warm", lambda s: even(s).xml()),
+        # a build makes its entries on first use: what asking for them costs
+        ("entries (10M window)", "warm", lambda s: even(s).entries),
+        ("text render (unlimited budget)", "warm", lambda s: fits(s).text()),
+        ("xml render (unlimited budget)", "warm", lambda s: fits(s).xml()),
     ]
+    builds = {f"{label}, {state}" for label, state, _ in cases[:11]}
     rows = []
     for label, state, function in cases:
         median, best, cpu, result = timed(function, lists, args.repeat, state)
         label = f"{label}, {state}"
         detail = ""
-        if hasattr(result, "entries"):
+        if isinstance(result, Listing):
             cut = sum(1 for e in result.entries if e.truncated)
             detail = f"width {result.width:,} / budget {result.budget:,}, {cut:,} cut"
         rows.append(
@@ -177,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             timing = f"{row['median_ms']:>10.2f} {row['best_ms']:>9.2f} {row['cpu_ms']:>8.2f}"
             print(f"{row['case']:<44} {timing}  {row['detail']}")
-    worst = max(row["median_ms"] for row in rows if "render" not in row["case"])
+    worst = max(row["median_ms"] for row in rows if row["case"] in builds)
     return 0 if worst < TARGET_MS else 1
 
 

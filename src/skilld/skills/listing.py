@@ -726,7 +726,7 @@ def _columns(skills: Iterable[Skill], overrides: Mapping[str, str] | None) -> _C
     listed, name_only = _listed(given, overrides)
     names = [skill.name for skill in listed]
     bundled = [skill.source is _BUNDLED for skill in listed]
-    yielding = list(map(not_, map(or_, bundled, name_only)))
+    yielding = list(map(not_, map(or_, bundled, name_only) if overrides else bundled))
     columns = _Columns(
         given,
         wanted,
@@ -829,16 +829,20 @@ def _cut_all(texts: Sequence[str], cap: int) -> tuple[list[str], int]:
     characters (less a trailing space) and the ellipsis fit: cut from C, for all of them
     at once, and measured joined (see :func:`cut_texts_width`).
     """
-    is_ascii = list(map(str.isascii, texts))
-    narrow = list(compress(texts, is_ascii))
-    heads: Iterable[str] = map(getitem, narrow, repeat(slice(0, cap - 1)))
+    if not texts:
+        return [], 0
+    # every text cut as ASCII, then the others (a few, as a rule) cut again properly;
+    # the ellipses added by one join and one split (no text on one line holds "\n")
+    heads: Iterable[str] = map(getitem, texts, repeat(slice(0, cap - 1)))
     bodies = list(map(str.rstrip, heads))
-    cuts = list(map(str.__add__, bodies, repeat(ELLIPSIS)))
-    if len(narrow) < len(texts):
-        wide = list(map(cut_to_width, compress(texts, map(not_, is_ascii)), repeat(cap)))
-        cuts = _merge(is_ascii, cuts, wide)
-    else:
-        wide = []
+    cuts = (f"{ELLIPSIS}\n".join(bodies) + ELLIPSIS).split("\n")
+    is_ascii = list(map(str.isascii, texts))
+    wide = []
+    if False in is_ascii:
+        for index in compress(range(len(texts)), map(not_, is_ascii)):
+            cuts[index] = cut = cut_to_width(texts[index], cap)
+            wide.append(cut)
+        bodies = list(compress(bodies, is_ascii))
     joined = "".join(bodies)
     if "\x1b" in joined:  # an escape sequence could span two bodies: measure each
         return cuts, sum(map(display_width, cuts))
