@@ -36,7 +36,8 @@ Celery prefork runs `-c 2` (its default pool, one task per process).
   publisher confirms, manual acks after the result is stored, prefetch = free slots);
   results in the Redis store (or the SQLite store when this checkout has no Redis store:
   see `skilld_primary`). The client is the engine's producer API (`submit_many`, what the
-  gateway and `skilld.Client` call) and `Store.get_many` to read results. no-op: an inline
+  gateway and `skilld.Client` call) and `Store.finished` to see which results are
+  readable (one Lua script per 1,000 ids, as the peers' poll). no-op: an inline
   skill whose body is one word; 200 ms: a fork task on `sim:200ms`.
 - **Celery** (RabbitMQ broker, Redis result backend): `task_acks_late=True`,
   `broker_transport_options={"confirm_publish": True}` (publisher confirms), everything
@@ -64,7 +65,8 @@ warm-up, then offer the load from one client process: a drain submits `n` tasks 
 as the system's client takes them (in batches of 500); offered load submits at a fixed
 rate for the duration. A poller asks the result backend every 10 ms which of the oldest
 5,000 outstanding tasks have a result (peers: one Lua `EXISTS` call over their result
-keys in Redis; skilld: `Store.get_many`); a task's **end-to-end latency** runs from just
+keys in Redis; skilld: `Store.finished`, one Lua `HEXISTS` call per 1,000 task
+hashes); a task's **end-to-end latency** runs from just
 before its submission to the first poll that sees its result. Throughput = tasks
 finished / (last result seen − first submission). Every run has a task count and a time
 limit; a run that hits the limit is measured on what it finished and its row says

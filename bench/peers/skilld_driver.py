@@ -4,7 +4,7 @@
 broker=amqp --option store=redis`` starts ``skilld worker`` processes on the named
 backends, warms them up, offers the load through the engine's producer API
 (:func:`skilld.engine.operations.submit_many`, what the gateway and ``skilld.Client`` use),
-watches the results through :meth:`Store.get_many`, stops the workers, deletes the run's
+watches the results through :meth:`Store.finished`, stops the workers, deletes the run's
 queues and keys, and prints one ``BENCH-RESULT`` JSON line.
 
 Backends (``--option broker=…``, ``--option store=…``): ``amqp`` (RabbitMQ, a fresh queue
@@ -190,10 +190,9 @@ def main() -> None:
             return [s.task_id for s in await submit_many(broker, store, tasks)]
 
         async def poll_async(ids: Sequence[str]) -> list[bool]:
-            found: dict[str, Any] = {}
-            for start in range(0, len(ids), 1000):
-                found.update(await store.get_many(ids[start : start + 1000]))
-            return [i in found and found[i].terminal for i in ids]
+            # Whether each result is readable, as the peers' drivers ask it (their
+            # EXISTS script): Store.finished, without reading the results themselves.
+            return await store.finished(ids)
 
         return (lambda n: loop.run(submit_async(n))), (lambda ids: loop.run(poll_async(ids)))
 

@@ -206,3 +206,30 @@ async def test_results_expire_after_their_ttl(store: Store) -> None:
 async def test_finish_needs_a_terminal_status(store: Store) -> None:
     with pytest.raises(ValueError, match="terminal"):
         await store.finish(TaskResult(id="t", status=TaskStatus.RUNNING))
+
+
+async def test_finished_says_which_tasks_have_a_terminal_result(store: Store) -> None:
+    queued, running, succeeded, failed, dead = (SkillTask(skill="s") for _ in range(5))
+    await store.mark_queued([queued, running, succeeded, failed, dead])
+    claim = await store.claim(running.id, worker="w", lease_s=30)
+    assert isinstance(claim, Acquired)
+    await store.finish(done(succeeded.id))
+    await store.finish(done(failed.id, status=TaskStatus.FAILED))
+    await store.finish(done(dead.id, status=TaskStatus.DEAD))
+    ids = [queued.id, "unknown", running.id, succeeded.id, failed.id, dead.id]
+    assert await store.finished(ids) == [False, False, False, True, True, True]
+    # The same answer get_many gives, without the results.
+    found = await store.get_many(ids)
+    assert await store.finished(ids) == [i in found and found[i].terminal for i in ids]
+    assert await store.reopen(dead.id)  # dead -> queued: no longer finished
+    assert await store.finished([dead.id, succeeded.id]) == [False, True]
+    assert await store.finished([]) == []
+
+
+async def test_finished_answers_for_thousands_of_ids_in_order(store: Store) -> None:
+    tasks = [SkillTask(skill="s") for _ in range(2500)]
+    await store.mark_queued(tasks)
+    for task in tasks[::7]:
+        await store.finish(done(task.id))
+    expected = [i % 7 == 0 for i in range(2500)]
+    assert await store.finished([t.id for t in tasks]) == expected

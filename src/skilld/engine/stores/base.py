@@ -160,6 +160,18 @@ class Store(Connectable, ABC):
     async def get_many(self, task_ids: Sequence[str]) -> dict[str, TaskResult]:
         return await self._get(task_ids)
 
+    async def finished(self, task_ids: Sequence[str]) -> list[bool]:
+        """Whether each task has a terminal result, in order: what a client tracking many
+        tasks asks again and again, answered without reading or decoding the results
+        where the backend can (one script on Redis, one indexed query on SQLite)."""
+        if not task_ids:
+            return []
+        return await self._finished(task_ids)
+
+    async def _finished(self, task_ids: Sequence[str]) -> list[bool]:
+        found = await self._get(task_ids)
+        return [i in found and found[i].terminal for i in task_ids]
+
     async def mark_queued(self, tasks: Iterable[SkillTask]) -> None:
         """Record tasks as queued (and their ``queued`` event) before they are published.
 

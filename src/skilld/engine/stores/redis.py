@@ -226,6 +226,13 @@ return 0
 """
 )
 
+# KEYS: task per task -> 1 where the task has a terminal result, else 0 (in order)
+_FINISHED = """
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('HEXISTS', KEYS[i], 'd') end
+return out
+"""
+
 # KEYS: index, workers, workers info; ARGV: now_ms, key prefix -> entries dropped
 _EXPIRE = """
 local n = 0
@@ -255,6 +262,7 @@ _SCRIPTS = scripts(
     cancel=_CANCEL,
     event=_EVENT,
     expire=_EXPIRE,
+    finished=_FINISHED,
 )
 
 _json = msgspec.json.Encoder()
@@ -403,6 +411,14 @@ class RedisStore(Store, RedisBackend):
             held = Claim(task_id, _text(token), 0, _text(worker or b""), 0.0, int(attempt or 0))
             found[task_id] = running_result(previous, held, float(started or 0))
         return found
+
+    async def _finished(self, task_ids: Sequence[str]) -> list[bool]:
+        # Chunks of 1,000 keys: one short script each, all in one pipeline.
+        chunks = [task_ids[i : i + 1000] for i in range(0, len(task_ids), 1000)]
+        replies = await asyncio.gather(
+            *(self._script("finished", [self.keys.task(i) for i in chunk], []) for chunk in chunks)
+        )
+        return [bool(flag) for reply in replies for flag in reply]
 
     async def _put_queued(self, results: Sequence[TaskResult], events: Sequence[TaskEvent]) -> None:
         # Chunks of 500: one script never holds the server for long, and the chunks

@@ -168,6 +168,26 @@ class SQLiteStore(SQLiteBackend, Store):
 
         return await self._db.run(op)
 
+    async def _finished(self, task_ids: Sequence[str]) -> list[bool]:
+        now = self._clock()
+        ids = list(task_ids)
+
+        def op(conn: sqlite3.Connection) -> set[str]:
+            done: set[str] = set()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT task_id FROM results WHERE task_id IN ({marks})"
+                    " AND terminal = 1 AND expires_at > ?",
+                    (*chunk, now),
+                ).fetchall()
+                done.update(r[0] for r in rows)
+            return done
+
+        done = await self._db.run(op)
+        return [i in done for i in ids]
+
     async def _put_queued(self, results: Sequence[TaskResult], events: Sequence[TaskEvent]) -> None:
         expires = self._clock() + self.result_ttl
 
