@@ -831,22 +831,21 @@ def _cut_all(texts: Sequence[str], cap: int) -> tuple[list[str], int]:
     """
     if not texts:
         return [], 0
-    # every text cut as ASCII, then the others (a few, as a rule) cut again properly;
-    # the ellipses added by one join and one split (no text on one line holds "\n")
+    # every text cut as ASCII (the others, a few as a rule, are cut properly after); the
+    # ellipses added by one join and one split (no text on one line holds "\n")
     heads: Iterable[str] = map(getitem, texts, repeat(slice(0, cap - 1)))
     bodies = list(map(str.rstrip, heads))
+    wide = list(compress(range(len(texts)), map(not_, map(str.isascii, texts))))
+    for index in wide:
+        bodies[index] = ""  # kept out of the join: it stays two bytes a character
     cuts = (f"{ELLIPSIS}\n".join(bodies) + ELLIPSIS).split("\n")
-    is_ascii = list(map(str.isascii, texts))
-    wide = []
-    if False in is_ascii:
-        for index in compress(range(len(texts)), map(not_, is_ascii)):
-            cuts[index] = cut = cut_to_width(texts[index], cap)
-            wide.append(cut)
-        bodies = list(compress(bodies, is_ascii))
+    for index in wide:
+        cuts[index] = cut_to_width(texts[index], cap)
     joined = "".join(bodies)
     if "\x1b" in joined:  # an escape sequence could span two bodies: measure each
         return cuts, sum(map(display_width, cuts))
-    return cuts, display_width(joined) + len(bodies) + sum(map(display_width, wide))
+    width = display_width(joined) + len(texts) - len(wide)
+    return cuts, width + sum(map(display_width, map(cuts.__getitem__, wide)))
 
 
 def _merge(flags: Iterable[bool], chosen: Iterable[_T], others: Iterable[_T]) -> list[_T]:
