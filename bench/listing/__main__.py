@@ -10,12 +10,16 @@ load average, since the wall clock of a loaded machine measures its scheduler to
 Target: under 20 ms for 10,000 skills.
 
 Three states. "warm": the listing is rebuilt from the very same skill objects, as a
-session does every turn; the columns of the last list (names, locations, entry texts and
-widths, the entries when everything fits or only names do) are kept, so what is left is
+session does every turn; the columns of the last list (names, entry texts and widths,
+the texts shown when everything fits or only names do) are kept, so what is left is
 fitting the budget. "reloaded": new skill objects with the same texts each run (a
 registry reloaded after a file changed): the columns are rebuilt, the entry texts come
 from their memo. "cold": every memo is cleared before each run, as the first listing of
 a process pays.
+
+A listing makes its entries (``Listing.entries``) on first use, and renders straight
+from its columns: the render cases time a build and its text, the entries case a build
+and its entries.
 """
 
 from __future__ import annotations

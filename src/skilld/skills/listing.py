@@ -31,12 +31,17 @@ Two formats: Claude Code's text lines, and the agentskills.io XML
 escaped), which carries the same descriptions as the text form.
 
 Cost: a session lists the same skills every turn, so what does not depend on the budget
-is kept: each entry's one-line text and width by its raw text, and the columns of the
-last list of skills (the very same objects) with its entries when everything fits or
-only names do; cuts of text with wide characters are memoized too. Measuring is skipped
-where it cannot matter: ASCII is one column per character, a listing whose names alone
-fill the budget never reads its descriptions, and descriptions within the cap are not
-cut. ``python -m bench.listing`` measures 10,000 skills.
+is kept: the columns of the last list of skills (the very same objects: names, entry
+texts and widths), each entry text's width and one-line form by its raw text (indexed
+when another list of skills needs them), and cuts of text with wide characters. A
+listing keeps the columns it was built from and makes its entries on first use; both
+forms are joined straight from the columns, with no Python step per skill. A first
+listing reads every description once: whether a text is already one line and one column
+per character is checked from C over a few hundred texts joined at a time, and only the
+texts flagged take a Python step of their own. Measuring is skipped where it cannot
+matter: plain ASCII is one column per character, a listing whose names alone fill the
+budget never reads its descriptions, and descriptions within the cap are not cut.
+``python -m bench.listing`` measures 10,000 skills.
 """
 
 from __future__ import annotations
@@ -283,8 +288,9 @@ def _measure(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int],
     if all(is_ascii):
         odd = _odd_ascii(texts)
     else:
-        narrow = list(compress(range(len(texts)), is_ascii))
-        odd = list(map(narrow.__getitem__, _odd_ascii(list(map(texts.__getitem__, narrow)))))
+        odd = _odd_ascii(list(compress(texts, is_ascii)))
+        if odd:  # indices among the ASCII texts: among all of them
+            odd = list(map(list(compress(range(len(texts)), is_ascii)).__getitem__, odd))
         others = list(compress(range(len(texts)), map(not_, is_ascii)))
         wide = list(map(texts.__getitem__, others))
         if _odd_wide(wide):
@@ -364,8 +370,11 @@ def _odd_wide(texts: Sequence[str]) -> bool:
     """Whether any of the non-ASCII ``texts`` may not be one line already: holding a
     character that is not printable (every whitespace but the space is not), a doubled
     space or a space at an end (joined between spaces, as in :func:`_odd_ascii`)."""
-    joined = " ".join(["", *texts, ""])
-    return not joined.isprintable() or "  " in joined
+    for first in range(0, len(texts), _CHUNK):
+        joined = " ".join(["", *texts[first : first + _CHUNK], ""])
+        if not joined.isprintable() or "  " in joined:
+            return True
+    return False
 
 
 class ListingEntry(NamedTuple):
