@@ -461,3 +461,29 @@ def test_columns_are_reused_only_for_the_very_same_skills() -> None:
     assert build_listing(second, overrides={"a": "name-only"}).text() == "- a\n- b: " + "x" * 60
     assert build_listing(second).text() == "- a: Second.\n- b: " + "x" * 60
     assert build_listing(iter(second)).text() == "- a: Second.\n- b: " + "x" * 60
+
+
+def test_a_listing_made_from_its_entries_is_the_same_listing() -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    skills = [
+        mk("pdf", "Read <PDF> & forms.", path=Path("/skills/pdf/SKILL.md")),
+        mk("quiet", "Hidden."),
+        mk("long", "x" * 80, when_to_use="when asked"),
+        mk("help", "Bundled.", source=Source.BUNDLED),
+    ]
+    built = build_listing(skills, budget_chars=70, overrides={"quiet": "name-only"})
+    made = Listing(built.entries, built.budget, built.width)
+    assert made == built
+    assert hash(made) == hash(built)
+    assert repr(made) == repr(built)
+    assert made.text() == built.text()
+    assert made.xml() == built.xml()
+    assert built.entries[2].truncated  # a cut listing: entries made from its columns
+    assert built.entries[1].description is None
+    assert not built.entries[3].truncated
+    assert pickle.loads(pickle.dumps(built)) == built == copy.deepcopy(built)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.width = 0  # type: ignore[misc]

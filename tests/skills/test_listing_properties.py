@@ -100,3 +100,50 @@ def test_corpus_listing_fits_and_keeps_every_skill() -> None:
     generous = listing_for_registry(registry, budget_chars=10**7)
     assert not any(e.truncated for e in generous.entries)
     assert "<available_skills>" in generous.xml()
+
+
+raw_pieces = st.sampled_from(
+    [
+        *"ab-. ",
+        "  ",
+        "word ",
+        "\t",
+        "\n",
+        "\x07",
+        "\x1b[31m",
+        "\x00",
+        "\x7f",
+        "\x1c",
+        "日",
+        "👍",
+        "e\u0301",
+        "\u3000",
+        "\u00a0",
+        "\u2028",
+        "\x85",
+    ]
+)
+raw_texts = st.lists(raw_pieces, max_size=12).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(raw_texts, max_size=300),
+    st.lists(st.integers(0, 299), max_size=6),
+    st.integers(1, 40),
+)
+def test_texts_checked_together_are_each_their_own_one_line_form(
+    texts: list[str], plain_at: list[int], cap: int
+) -> None:
+    from skilld.skills import listing as listing_module
+
+    # mostly plain texts (as descriptions are) around the odd ones, across many chunks
+    given = ["plain text", *texts, *(["Some plain ASCII description."] * 260)]
+    for index in plain_at:
+        given.insert(index, "x")
+    texts_found, widths_found, changed = listing_module._measure(given, cap)
+    expected = [listing_module._one_line(raw, cap) for raw in given]
+    assert list(zip(texts_found, widths_found, strict=True)) == expected
+    assert changed == {
+        raw: text for raw, (text, _) in zip(given, expected, strict=True) if text != raw
+    }
