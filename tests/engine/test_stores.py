@@ -200,7 +200,9 @@ async def test_results_expire_after_their_ttl(store: Store) -> None:
     store.result_ttl = 0.0
     await store.finish(done("t"))
     assert await store.get("t") is None
+    assert await store.finished(["t"]) == [False]  # gone, even before the sweep
     assert await store.expire() >= 1
+    assert await store.finished(["t"]) == [False]
 
 
 async def test_finish_needs_a_terminal_status(store: Store) -> None:

@@ -60,6 +60,8 @@ class RedisKeys:
       {p}n:{id}               pub/sub channel: "e" (new event) or the final result
       {p}k:{key}              idempotency key -> task id (PX)
       {p}expiring             sorted set: task id -> result expiry (the sweep's index)
+      {p}finished             sorted set: task id -> expiry of its terminal result
+                              (Store.finished asks it with one ZMSCORE)
       {p}breakers             hash: circuit-breaker name -> state
       {p}workers              sorted set: worker id -> heartbeat expiry (ms)
       {p}workers:info         hash: worker id -> last heartbeat
@@ -107,6 +109,9 @@ class RedisKeys:
 
     def expiring(self) -> str:
         return f"{self.prefix}expiring"
+
+    def finished(self) -> str:
+        return f"{self.prefix}finished"
 
     def breakers(self) -> str:
         return f"{self.prefix}breakers"
