@@ -7,6 +7,8 @@ import time
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from skilld.engine.breaker import BreakerPolicy
 from skilld.engine.brokers import Broker, open_broker
 from skilld.engine.executor import EventSink, FunctionExecutor
@@ -452,6 +454,81 @@ async def test_cancel_arriving_while_the_claim_is_written_is_not_lost() -> None:
         await submit(broker, store, task)
         [result] = await results(store, [task.id], timeout=5)
     assert result.status is TaskStatus.CANCELLED
+
+
+@pytest.mark.parametrize("pushed", [False, True])
+async def test_cancel_arriving_while_the_claim_is_written_is_found_whether_pushed_or_not(
+    pushed: bool,
+) -> None:
+    from skilld.engine.brokers.memory import MemoryBroker
+    from skilld.engine.stores import ClaimOutcome
+    from skilld.engine.stores.memory import MemoryStore
+
+    class FlagDuringClaim(MemoryStore):
+        """A cancellation from "another process": the flag is set while the claim is
+        written, and no listener of this process hears of it."""
+
+        @property
+        def cancels_pushed(self) -> bool:
+            return pushed
+
+        async def claim(
+            self, task_id: str, *, worker: str, lease_s: float, attempt: int = 0
+        ) -> ClaimOutcome:
+            outcome = await super().claim(task_id, worker=worker, lease_s=lease_s, attempt=attempt)
+            listeners, self._cancel_listeners = self._cancel_listeners, []
+            try:
+                await self.request_cancel(task_id)
+            finally:
+                self._cancel_listeners = listeners
+            return outcome
+
+    async def forever(task: SkillTask) -> None:
+        await asyncio.Event().wait()
+
+    broker, store = MemoryBroker(), FlagDuringClaim()
+    task = SkillTask(skill="s")
+    async with worker(broker, store, forever, cancel_poll_s=0.02):
+        await submit(broker, store, task)
+        [result] = await results(store, [task.id], timeout=5)
+    assert result.status is TaskStatus.CANCELLED
+
+
+@pytest.mark.parametrize("pushed", [False, True])
+async def test_a_store_that_pushes_cancels_is_asked_once_per_task(pushed: bool) -> None:
+    from collections.abc import Collection
+
+    from skilld.engine.brokers.memory import MemoryBroker
+    from skilld.engine.stores.memory import MemoryStore
+
+    asked: list[str] = []
+
+    class Counting(MemoryStore):
+        @property
+        def cancels_pushed(self) -> bool:
+            return pushed
+
+        async def cancel_requested(self, task_ids: Collection[str]) -> set[str]:
+            asked.extend(task_ids)
+            return await super().cancel_requested(task_ids)
+
+    started = asyncio.Event()
+
+    async def slow(task: SkillTask) -> str:
+        started.set()
+        await asyncio.sleep(0.3)
+        return "ok"
+
+    broker, store = MemoryBroker(), Counting()
+    task = SkillTask(skill="s")
+    async with worker(broker, store, slow, cancel_poll_s=0.02):
+        await submit(broker, store, task)
+        [result] = await results(store, [task.id], timeout=5)
+    assert result.status is TaskStatus.SUCCEEDED
+    if pushed:
+        assert asked == [task.id]
+    else:
+        assert asked.count(task.id) >= 5  # every round while it ran
 
 
 async def _past_the_delivery_limit(broker: Broker, store: Store, tasks: list[SkillTask]) -> None:

@@ -222,6 +222,8 @@ class Worker:
             store, breaker or BreakerPolicy(), sync_s=breaker_sync_s, clock=clock
         )
         self._running: dict[str, _Running] = {}
+        # Claimed since the last cancellation check (see _cancel_loop).
+        self._unchecked: set[str] = set()
         self._handlers: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -402,14 +404,31 @@ class Worker:
                         run.execution.cancel()
 
     async def _cancel_loop(self) -> None:
+        """Ask the store which running tasks are flagged for cancellation.
+
+        Where the store pushes cancellations made in other processes
+        (:attr:`Store.cancels_pushed`), each task is asked about once, after it was
+        registered as running: a push that arrived while its claim was being written
+        found nothing to stop, and the flag it left is found here. Otherwise every
+        running task is asked about on every round.
+        """
         while True:
             await asyncio.sleep(self.cancel_poll_s)
             if not self._running:
                 continue
+            if self.store.cancels_pushed:
+                asked, self._unchecked = self._unchecked, set()
+                asked &= self._running.keys()
+            else:
+                asked = set(self._running)
+                self._unchecked.clear()
+            if not asked:
+                continue
             try:
-                flagged = await self.store.cancel_requested(list(self._running))
+                flagged = await self.store.cancel_requested(asked)
             except Exception:
                 log.exception("worker %s: polling cancellations failed", self.id)
+                self._unchecked |= asked & self._running.keys()
                 continue
             for task_id in flagged:
                 self._cancel_local(task_id)
@@ -474,6 +493,7 @@ class Worker:
         assert isinstance(outcome, Acquired)
         run = _Running(delivery, outcome.claim)
         self._running[task.id] = run
+        self._unchecked.add(task.id)
         try:
             await self._run_claimed(task, run)
         except asyncio.CancelledError:
@@ -482,6 +502,7 @@ class Worker:
             raise
         finally:
             self._running.pop(task.id, None)
+            self._unchecked.discard(task.id)
 
     async def _hand_back(self, task: SkillTask, run: _Running) -> None:
         await self.store.release(run.claim, result=self._queued(task, None))

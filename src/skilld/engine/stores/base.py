@@ -321,6 +321,13 @@ class Store(Connectable, ABC):
         self._cancel_listeners.append(listener)
         return lambda: self._cancel_listeners.remove(listener)
 
+    @property
+    def cancels_pushed(self) -> bool:
+        """Whether a cancellation requested in another process reaches this store's
+        cancel listeners by itself (right now): then a worker asks
+        :meth:`cancel_requested` about each task once, not on every poll."""
+        return False
+
     async def cancel_requested(self, task_ids: Collection[str]) -> set[str]:
         """Which of these tasks are flagged for cancellation (a worker polls this for the
         tasks it runs, to hear of cancellations made in other processes)."""

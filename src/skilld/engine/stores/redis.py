@@ -317,6 +317,12 @@ class RedisStore(Store, RedisBackend):
         only when it is back and they re-read)."""
         return self._notifier is not None and self._notifier.healthy
 
+    @property
+    def cancels_pushed(self) -> bool:
+        """Cancellations arrive on the pub/sub connection while it is up (after an
+        outage, the tasks this store holds claims on are checked once)."""
+        return self.notifications_ok
+
     async def _connect(self) -> None:
         self._open_client(name=f"skilld-store:{self._token_prefix}")
         self._notifier = _Notifier(self)
