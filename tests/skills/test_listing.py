@@ -487,3 +487,37 @@ def test_a_listing_made_from_its_entries_is_the_same_listing() -> None:
     assert pickle.loads(pickle.dumps(built)) == built == copy.deepcopy(built)
     with pytest.raises(dataclasses.FrozenInstanceError):
         built.width = 0  # type: ignore[misc]
+
+
+def test_an_even_cut_read_from_the_starts_of_texts_is_the_one_measured_whole() -> None:
+    from skilld.skills import listing as listing_module
+
+    words = ["review", "deploy", "test", "lint", "the", "user", "asks", "for", "kubernetes"]
+    odd = ["  ", "\n", "\x07", "\x1b[31m", "日本語", "👍", "e\u0301", " ", "\x00"]
+    skills = []
+    for i in range(80):
+        text = " ".join(words[(i + k) % len(words)] for k in range(6 + i % 30))
+        if i % 4 == 0:  # something odd, early or late
+            at = (3 + i) % len(text)
+            text = text[:at] + odd[i % len(odd)] + text[at:]
+        skills.append(
+            mk(
+                f"s{i}",
+                text,
+                when_to_use="when asked" if i % 3 == 0 else None,
+                source=Source.BUNDLED if i % 25 == 0 else Source.PROJECT,
+            )
+        )
+    full = build_listing(skills, budget_chars=10**9).width
+    read_from_starts = 0
+    for budget in range(0, full, 37):
+        listing_module._clear_memos()
+        first = build_listing(skills, budget_chars=budget)
+        columns = listing_module._last_columns[0]
+        read_from_starts += any(v is not None for v in columns.cut_by_budget.values())
+        build_listing(skills, budget_chars=10**9)  # every text measured, and kept
+        measured = build_listing(skills, budget_chars=budget)
+        assert first == measured
+        assert first.text() == measured.text()
+        assert first.xml() == measured.xml()
+    assert read_from_starts > 10  # the texts were not measured whole for these budgets

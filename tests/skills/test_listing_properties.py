@@ -147,3 +147,69 @@ def test_texts_checked_together_are_each_their_own_one_line_form(
     assert changed == {
         raw: text for raw, (text, _) in zip(given, expected, strict=True) if text != raw
     }
+
+
+# mostly long plain text (as descriptions are), now and then something odd early on
+long_text = st.lists(
+    st.sampled_from(
+        [
+            *["plain words here "] * 40,
+            "x" * 30,
+            " ",
+            "  ",
+            "\n",
+            "\x07",
+            "\x1b[31m",
+            "日本",
+            "e\u0301",
+        ]
+    ),
+    min_size=4,
+    max_size=20,
+).map("".join)
+
+
+@st.composite
+def described_skills(draw: st.DrawFn) -> list[Skill]:
+    result = []
+    for index in range(draw(st.integers(1, 30))):
+        bundled = draw(st.integers(0, 9)) == 0
+        result.append(
+            Skill(
+                name=f"skill-{index}",
+                description=draw(long_text),
+                body="",
+                source=Source.BUNDLED if bundled else Source.PROJECT,
+                loaded_from=LoadedFrom.BUNDLED if bundled else LoadedFrom.SKILLS,
+                when_to_use=draw(st.none() | long_text),
+            )
+        )
+    return result
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    described_skills(),
+    st.floats(0, 0.4),
+    st.sampled_from([1536, 60, 25]),
+    st.sampled_from([None, {"skill-1": "name-only"}]),
+)
+def test_a_cut_read_from_the_starts_of_texts_is_the_one_measured_whole(
+    given_skills: list[Skill], share: float, cap: int, overrides: dict[str, str] | None
+) -> None:
+    from skilld.skills import listing as listing_module
+
+    full = build_listing(given_skills, budget_chars=10**9, max_entry_chars=cap).width
+    budget = int(full * share)
+    listing_module._clear_memos()
+    first = build_listing(
+        given_skills, budget_chars=budget, max_entry_chars=cap, overrides=overrides
+    )
+    # once every text is measured (kept with the columns), builds use the measures
+    build_listing(given_skills, budget_chars=10**9, max_entry_chars=cap, overrides=overrides)
+    measured = build_listing(
+        given_skills, budget_chars=budget, max_entry_chars=cap, overrides=overrides
+    )
+    assert first == measured
+    assert first.text() == measured.text()
+    assert first.xml() == measured.xml()

@@ -52,7 +52,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass, field
 from functools import partial
 from itertools import accumulate, chain, compress, repeat
-from operator import and_, getitem, gt, is_, not_, or_
+from operator import and_, ge, getitem, gt, is_, not_, or_
 from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar, cast
 from xml.sax.saxutils import escape
 
@@ -656,6 +656,11 @@ def build_listing(
         # names only for all but bundled skills, whatever their texts: never read them
         shown, width = columns.names_only(max_entry_chars)
         return Listing._of(_Shown(catalogue, shown, columns.yielding), budget, width)
+    if not invocations and max_entry_chars not in columns.by_cap:
+        cut_evenly = columns.cut_at_the_share(budget, max_entry_chars)
+        if cut_evenly is not None:
+            shown, width = cut_evenly
+            return Listing._of(_Shown(catalogue, shown, columns.yielding), budget, width)
     texts, widths, full = columns.texts(max_entry_chars)
     if full <= budget:
         return Listing._of(_Shown(catalogue, texts, None), budget, full)
@@ -683,6 +688,11 @@ class _Columns:
     fixed: int  # "- " + name per line, newlines between lines
     by_cap: dict[int, tuple[list[str | None], list[int], int]] = field(default_factory=dict)
     names_only_by_cap: dict[int, tuple[list[str | None], int]] = field(default_factory=dict)
+    cut_by_budget: dict[tuple[int, int], tuple[list[str | None], int] | None] = field(
+        default_factory=dict
+    )
+    yielding_skills: list[Skill] | None = None
+    descriptions: list[str] | None = None
 
     def texts(self, max_chars: int) -> tuple[list[str | None], list[int], int]:
         """Each entry's text (None: name only), its width, and the listing's full width."""
@@ -702,6 +712,24 @@ class _Columns:
             self.by_cap.clear()
         found = self.by_cap[max_chars] = (texts, widths, full)
         return found
+
+    def cut_at_the_share(self, budget: int, max_chars: int) -> tuple[list[str | None], int] | None:
+        """:func:`_cut_at_the_share`, the last few kept: a session has the same budget
+        every turn."""
+        key = (budget, max_chars)
+        if key not in self.cut_by_budget:
+            if len(self.cut_by_budget) >= 4:
+                self.cut_by_budget.clear()
+            self.cut_by_budget[key] = _cut_at_the_share(self, budget, max_chars)
+        return self.cut_by_budget[key]
+
+    def yielding_descriptions(self) -> tuple[list[Skill], list[str]]:
+        """The skills whose descriptions give way, and their descriptions."""
+        if self.yielding_skills is None:
+            self.yielding_skills = list(compress(self.listed, self.yielding))
+            self.descriptions = [skill.description for skill in self.yielding_skills]
+        assert self.descriptions is not None
+        return self.yielding_skills, self.descriptions
 
     def names_only(self, max_chars: int) -> tuple[list[str | None], int]:
         """The texts shown, and the listing's width, with names only but for bundled
@@ -748,6 +776,74 @@ def _columns(skills: Iterable[Skill], overrides: Mapping[str, str] | None) -> _C
     )
     _last_columns[:] = [columns]
     return columns
+
+
+def _cut_at_the_share(
+    columns: _Columns, budget: int, max_chars: int
+) -> tuple[list[str | None], int] | None:
+    """The texts shown and the listing's width when every description that gives way
+    is cut to the even share of the room (module doc, 2-3), found without measuring
+    those descriptions whole; None when that is not so, or cannot be told this way.
+
+    The room the yielding descriptions may take does not depend on their widths (the
+    budget, less names, separators and the bundled texts), nor does their even share.
+    When each of them is wider than the share, the share is the cap (the water-filling
+    stops at once), the listing overflows (they need more than the room), every one of
+    them is cut, and the listing's width is that of the cuts. A plain ASCII text whose
+    first ``share + 2`` characters are already one line is that wide at least, and its
+    one-line form starts with them: only its first characters are read, to check them
+    and to cut them. The others (non-ASCII, shorter, or not plain so early) are
+    measured as usual, and the listing too when one of them is not wider than the
+    share: what is found is then exactly what measuring everything finds.
+    """
+    yielding = columns.yielding
+    count = yielding.count(True)
+    shows = [
+        not hidden and not gives for hidden, gives in zip(columns.name_only, yielding, strict=True)
+    ]
+    kept_texts, kept_widths = _one_lines(_raw_texts(compress(columns.listed, shows)), max_chars)
+    described = count + len(kept_texts)
+    room = budget - columns.fixed - 2 * described - sum(kept_widths)
+    if not count or room <= 0:
+        return None
+    share = room // count
+    window = share + 2
+    if window > max_chars:  # the prefix must be the start of the capped text too
+        return None
+    # a text starts with its description: one that long is the start to read
+    skills, descriptions = columns.yielding_descriptions()
+    heads: Iterable[str] = map(getitem, descriptions, repeat(slice(0, window)))
+    prefixes = list(map(str.rstrip, heads))
+    plain = list(map(ge, map(len, prefixes), repeat(window - 1)))  # none short
+    is_ascii = list(map(str.isascii, descriptions))
+    if False in is_ascii:
+        plain = list(map(and_, plain, is_ascii))
+    candidates = list(compress(range(len(descriptions)), plain))
+    for index in _odd_ascii(list(map(prefixes.__getitem__, candidates))):
+        plain[candidates[index]] = False
+    texts: list[str] = descriptions
+    if False in plain:
+        texts = list(descriptions)
+        others = list(compress(range(len(descriptions)), map(not_, plain)))
+        raws = _raw_texts(map(skills.__getitem__, others))
+        measured, widths = _one_lines(raws, max_chars)
+        if min(widths) <= share:
+            return None
+        for index, text in zip(others, measured, strict=True):
+            texts[index] = text
+    if share < MIN_DESCRIPTION_WIDTH:  # names only for them all
+        shown: list[str | None] = _merge(shows, kept_texts, repeat(None))
+        return shown, columns.fixed + 2 * len(kept_texts) + sum(kept_widths)
+    cuts, cuts_width = _cut_all(texts, share)
+    if True in columns.name_only:
+        next_kept, next_cut = iter(kept_texts).__next__, iter(cuts).__next__
+        shown = [
+            next_cut() if gives else next_kept() if show else None
+            for gives, show in zip(yielding, shows, strict=True)
+        ]
+    else:  # every skill that does not give way shows its text
+        shown = _merge(yielding, cuts, kept_texts)
+    return shown, columns.fixed + 2 * described + sum(kept_widths) + cuts_width
 
 
 def _no_room_for_descriptions(
