@@ -40,7 +40,9 @@ listing reads every description once: whether a text is already one line and one
 per character is checked from C over a few hundred texts joined at a time, and only the
 texts flagged take a Python step of their own. Measuring is skipped where it cannot
 matter: plain ASCII is one column per character, a listing whose names alone fill the
-budget never reads its descriptions, and descriptions within the cap are not cut.
+budget never reads its descriptions, one whose descriptions are all wider than their
+even share of the room reads only their first characters (the share does not depend on
+their widths, and they are all cut to it), and descriptions within the cap are not cut.
 ``python -m bench.listing`` measures 10,000 skills.
 """
 
