@@ -275,11 +275,12 @@ def _measure(raws: Sequence[str], max_chars: int) -> tuple[list[str], list[int],
     """:func:`_one_line` of each raw text, the common cases checked for all texts at once;
     and the one-line texts that are not their raw text, by raw text.
 
-    A first listing reads every description: the checks run over all of them joined
-    (from C, a few passes over the whole), and only the texts they flag take a Python
-    step of their own. Plain ASCII (no control character, no doubled or edge space) is
-    its own one-line text, one column per character. Printable non-ASCII without
-    doubled or edge spaces is one line too, and is measured text by text.
+    A first listing reads every description: the checks run over them joined, a chunk
+    at a time (from C, a few passes over each chunk: :func:`_odd_ascii`), and only the
+    texts they flag take a Python step of their own. Plain ASCII (no control character,
+    no doubled or edge space) is its own one-line text, one column per character.
+    Printable non-ASCII without doubled or edge spaces is one line too, and is measured
+    text by text.
     """
     texts = list(raws)
     lengths = list(map(len, raws))
