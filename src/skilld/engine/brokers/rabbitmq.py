@@ -785,76 +785,39 @@ class RabbitMQBroker(Broker):
     async def _settle(self, leases: Sequence[_Lease], how: Literal["ack", "requeue"]) -> None:
         """Ack or nack (requeue) the live deliveries among ``leases``, each exactly once.
 
-        Acks use ``multiple`` where they can: one frame settles every delivery up to a
-        tag when no delivery below it is still held here, so a batch of acks is a frame
-        or a few, not one write per message.
+        One frame per delivery, the frames of a channel in one write
+        (:func:`~skilld.engine.brokers.amqp_batch.send_frames`). No ``multiple`` acks:
+        proving that one settles exactly this batch means looking at every delivery still
+        held, which cost more than the frames it saves once a batch is one write.
         """
         lib = _aiormq()
-        live = [lease for lease in leases if lease.live]
-        for lease in live:
-            lease.settled = True  # before the first await: never settled twice
-            self._leased.pop(lease, None)
-        frames = self._ack_frames(live) if how == "ack" else [(x, x.tag, False) for x in live]
         spec = lib.spec
         by_channel: dict[int, tuple[aiormq.Channel, list[Any]]] = {}
-        for lease, tag, multiple in frames:
+        for lease in leases:
+            if not lease.live:
+                self._leased.pop(lease, None)
+                continue
+            lease.settled = True  # before the first await: never settled twice
+            self._leased.pop(lease, None)
             frame = (
-                spec.Basic.Ack(delivery_tag=tag, multiple=multiple)
+                spec.Basic.Ack(delivery_tag=lease.tag)
                 if how == "ack"
-                else spec.Basic.Nack(delivery_tag=tag, requeue=True)
+                else spec.Basic.Nack(delivery_tag=lease.tag, requeue=True)
             )
             by_channel.setdefault(id(lease.channel), (lease.channel, []))[1].append(frame)
-        for channel, group in by_channel.values():
+        for channel, frames in by_channel.values():
             try:
                 if can_write(channel):
-                    await send_frames(channel, group)
+                    await send_frames(channel, frames)
                     continue
-                for frame in group:
+                for frame in frames:
                     if how == "ack":
-                        await channel.basic_ack(frame.delivery_tag, multiple=frame.multiple)
+                        await channel.basic_ack(frame.delivery_tag)
                     else:
                         await channel.basic_nack(frame.delivery_tag, requeue=True)
             except (lib.exceptions.ChannelInvalidStateError, lib.exceptions.AMQPError):
                 # The channel closed meanwhile: the server gives the message back itself.
                 continue
-        for lease in leases:
-            if not lease.live:
-                self._leased.pop(lease, None)
-
-    def _ack_frames(self, live: list[_Lease]) -> list[tuple[_Lease, int, bool]]:
-        """(lease, tag, multiple) ack frames covering ``live``.
-
-        Delivery tags grow along a channel and reach the buffer in order, so every
-        unsettled delivery of a channel is either held (fetched or buffered) or has a
-        higher tag than anything held. An ack ``multiple`` up to a tag below the lowest
-        tag still held therefore settles exactly the deliveries of this batch.
-        """
-        if len(live) < 2:
-            return [(lease, lease.tag, False) for lease in live]
-        batch = set(live)
-        held: dict[int, int] = {}  # id(channel) -> lowest tag still held there
-        for lease in self._leased:
-            if lease in batch:
-                continue
-            key = id(lease.channel)
-            held[key] = min(held.get(key, lease.tag), lease.tag)
-        for item in self._buffer:
-            key = id(item.lease.channel)
-            held[key] = min(held.get(key, item.lease.tag), item.lease.tag)
-        frames: list[tuple[_Lease, int, bool]] = []
-        by_channel: dict[int, list[_Lease]] = {}
-        for lease in live:
-            by_channel.setdefault(id(lease.channel), []).append(lease)
-        for key, group in by_channel.items():
-            group.sort(key=lambda lease: lease.tag)
-            floor = held.get(key)
-            below = [x for x in group if floor is None or x.tag < floor]
-            if len(below) > 1:
-                frames.append((below[-1], below[-1].tag, True))
-            else:
-                frames.extend((x, x.tag, False) for x in below)
-            frames.extend((x, x.tag, False) for x in group[len(below) :])
-        return frames
 
     async def _ack(self, handles: Sequence[Any]) -> None:
         await self._settle(handles, "ack")
